@@ -1,0 +1,163 @@
+"""Templates: `{{variable}}` substitution, Jinja2 (sandboxed) for anything more.
+
+Most prompts only substitute variables, so those never touch Jinja2: they are split once
+into literal parts and names, and a compile is a join. Anything else (filters, `{% if %}`)
+goes to Jinja2's sandbox with undefined variables made errors. Both are cached by source,
+and Jinja2 is imported only when a template needs it, which keeps `import promptrail` light.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from .errors import MissingVariable, TemplateError
+
+PLACEHOLDER = "placeholder"
+_SIMPLE_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_JINJA_MARKERS = ("{{", "{%", "{#")
+
+
+class Template:
+    """A compiled template. `render()` raises MissingVariable naming every variable not given."""
+
+    __slots__ = ("_jinja", "_parts", "source", "variables")
+
+    def __init__(self, source: str):
+        self.source = source
+        self._jinja: Any = None
+        plain = _SIMPLE_VAR.sub("", source)
+        if not any(marker in plain for marker in _JINJA_MARKERS) and "}}" not in plain:
+            # Even indexes are literal text, odd ones variable names.
+            self._parts: list[str] | None = _SIMPLE_VAR.split(source)
+            self.variables: tuple[str, ...] = tuple(dict.fromkeys(self._parts[1::2]))
+        else:
+            self._parts = None
+            self._jinja, self.variables = _compile_jinja(source)
+
+    def render(self, variables: Mapping[str, Any], prompt: str | None = None) -> str:
+        parts = self._parts
+        if parts is not None:
+            try:
+                out = [parts[0]]
+                for i in range(1, len(parts), 2):
+                    out.append(str(variables[parts[i]]))
+                    out.append(parts[i + 1])
+            except KeyError:
+                raise MissingVariable(self.missing(variables), prompt) from None
+            return "".join(out)
+        missing = self.missing(variables)
+        if missing:
+            raise MissingVariable(missing, prompt)
+        try:
+            return str(self._jinja.render(variables))
+        except Exception as exc:  # sandbox violations, undefined attributes, type errors
+            raise TemplateError(f"cannot render{f' {prompt!r}' if prompt else ''}: {exc}") from exc
+
+    def missing(self, variables: Mapping[str, Any]) -> list[str]:
+        return [name for name in self.variables if name not in variables]
+
+
+@lru_cache(maxsize=4096)
+def compile_template(source: str) -> Template:
+    return Template(source)
+
+
+_environment: Any = None
+
+
+def _compile_jinja(source: str) -> tuple[Any, tuple[str, ...]]:
+    global _environment
+    import jinja2
+    from jinja2 import meta
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    if _environment is None:
+        _environment = ImmutableSandboxedEnvironment(
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,  # same text as the fast path
+            autoescape=False,
+        )
+    try:
+        tree = _environment.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax: {exc.message}", exc.lineno) from None
+    names = sorted(meta.find_undeclared_variables(tree))
+    ordered = _ordered_by_appearance(source, names)
+    return _environment.from_string(tree), ordered
+
+
+def _ordered_by_appearance(source: str, names: Sequence[str]) -> tuple[str, ...]:
+    def first_use(name: str) -> int:
+        match = re.search(rf"\b{re.escape(name)}\b", source)
+        return match.start() if match else len(source)
+
+    return tuple(sorted(names, key=first_use))
+
+
+def variables_of(text: str) -> tuple[str, ...]:
+    return compile_template(text).variables
+
+
+def check_syntax(text: str) -> None:
+    """Raise TemplateError (with the line inside `text`) when the template does not parse."""
+    compile_template(text)
+
+
+def chat_variables(messages: Sequence[Mapping[str, str]]) -> tuple[list[str], list[str]]:
+    """(variables, placeholders) used by a chat prompt, in order of first appearance."""
+    variables: dict[str, None] = {}
+    placeholders: list[str] = []
+    for message in messages:
+        if message.get("role") == PLACEHOLDER:
+            placeholders.append(message["name"])
+        else:
+            variables.update(dict.fromkeys(variables_of(message.get("content", ""))))
+    return list(variables), placeholders
+
+
+def compile_text(text: str, variables: Mapping[str, Any], prompt: str | None = None) -> str:
+    return compile_template(text).render(variables, prompt)
+
+
+def compile_chat(
+    messages: Sequence[Mapping[str, str]],
+    variables: Mapping[str, Any],
+    prompt: str | None = None,
+) -> list[dict[str, Any]]:
+    """Render each message; a placeholder becomes the list of messages given under its name."""
+    missing: list[str] = []
+    for message in messages:
+        if message.get("role") == PLACEHOLDER:
+            if message["name"] not in variables:
+                missing.append(message["name"])
+        else:
+            missing.extend(compile_template(message.get("content", "")).missing(variables))
+    if missing:
+        raise MissingVariable(list(dict.fromkeys(missing)), prompt)
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if message.get("role") == PLACEHOLDER:
+            out.extend(_placeholder_messages(message["name"], variables[message["name"]], prompt))
+        else:
+            content = compile_template(message.get("content", "")).render(variables, prompt)
+            out.append({"role": message["role"], "content": content})
+    return out
+
+
+def _placeholder_messages(name: str, value: Any, prompt: str | None) -> list[dict[str, Any]]:
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+        raise TemplateError(
+            f"placeholder {name!r}{f' of {prompt!r}' if prompt else ''} takes a list of messages "
+            f"like [{{'role': 'user', 'content': '...'}}], not {type(value).__name__}"
+        )
+    messages = []
+    for item in value:
+        if not isinstance(item, Mapping) or "role" not in item:
+            raise TemplateError(f"placeholder {name!r}: each message needs a `role` (got {item!r})")
+        messages.append(dict(item))
+    return messages

@@ -1,0 +1,191 @@
+"""Shared fixtures: real git repositories in temp folders, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PROMPTS = ROOT / "prompts"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Ada Author",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Author",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir(exist_ok=True)
+    for key in (
+        "PROMPTRAIL_URL",
+        "PROMPTRAIL_API_KEY",
+        "PROMPTRAIL_SNAPSHOT",
+        "PROMPTRAIL_PROMPTS_DIR",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    for key in [k for k in os.environ if k.startswith("GITHUB_")]:
+        monkeypatch.delenv(key, raising=False)
+
+
+@dataclass
+class GitRepo:
+    """A real git repository in a temp folder, with helpers to write prompts and commit."""
+
+    path: Path
+
+    def git(self, *args: str) -> str:
+        result = subprocess.run(
+            ["git", *args], cwd=self.path, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+        return result.stdout.strip()
+
+    def write(self, relative: str, text: str) -> Path:
+        file = self.path / relative
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return file
+
+    def write_prompt(self, name: str, text: str) -> Path:
+        return self.write(f"prompts/{name}.yaml", text)
+
+    def remove(self, relative: str) -> None:
+        (self.path / relative).unlink()
+
+    def commit(self, message: str = "change") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepo:
+    path = tmp_path / "repo"
+    path.mkdir()
+    repo = GitRepo(path)
+    repo.git("init", "-q", "-b", "main")
+    return repo
+
+
+@pytest.fixture
+def example_repo(git_repo: GitRepo) -> GitRepo:
+    """The project's own prompts/ in a fresh repository, history rebuilt for the pinned label."""
+    shutil.copytree(EXAMPLE_PROMPTS, git_repo.path / "prompts")
+    current = (git_repo.path / "prompts/summarize.yaml").read_text()
+    first = (
+        current.replace("version: 2", "version: 1")
+        .replace(" short sentences for a busy reader", " sentences")
+        .replace("labels: {production: 1, staging: 2}", "labels: [production]")
+    )
+    (git_repo.path / "prompts/summarize.yaml").write_text(first)
+    git_repo.commit("first prompts")
+    (git_repo.path / "prompts/summarize.yaml").write_text(current)
+    git_repo.commit("summarize v2 on staging")
+    return git_repo
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> CliResult:
+    """Run `promptrail ARGS` in this process (fast) with the real entry point and exit codes."""
+    from promptrail.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    previous = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.chdir(previous)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+# -- databases: the same tests on SQLite and on PostgreSQL -----------------------------------
+
+POSTGRES_URL = os.environ.get(
+    "PROMPTRAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("PROMPTRAIL_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_admin() -> object | None:
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    try:
+        return psycopg.connect(_libpq_url(POSTGRES_URL), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        return None
+
+
+def _libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test; dropped afterwards."""
+    import uuid
+
+    admin = _postgres_admin()
+    if admin is None:
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(
+                message + " (PROMPTRAIL_REQUIRE_POSTGRES=1: PostgreSQL tests are mandatory)"
+            )
+        pytest.skip(message + "; set PROMPTRAIL_TEST_POSTGRES_URL or start a server to run these")
+    name = f"promptrail_test_{uuid.uuid4().hex[:12]}"
+    with admin:  # type: ignore[attr-defined]
+        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+        base = POSTGRES_URL.rsplit("/", 1)[0]
+        try:
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL for an empty registry: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.db'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
