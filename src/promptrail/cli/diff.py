@@ -1,0 +1,35 @@
+"""`promptrail diff BASE [HEAD]`: what a pull request changes, prompt by prompt."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from ..repo import PromptRepo
+from .common import color_enabled
+
+
+def command(
+    base: Annotated[str, typer.Argument(help="Git ref to compare from, e.g. origin/main.")],
+    head: Annotated[
+        str | None,
+        typer.Argument(
+            help="Git ref to compare to (default: the working tree).", show_default=False
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output: text, markdown (a PR comment) or json.")
+    ] = "text",
+    path: Annotated[str, typer.Option("--path", help="Repository root.")] = ".",
+) -> None:
+    """Show prompts added, removed and changed: text, config, labels, variables, breaking."""
+    from ..diff import diff_refs
+    from ..diffview import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    result = diff_refs(PromptRepo(path), base, head)
+    print(render(result, fmt, color=fmt == "text" and color_enabled()), end="")
+    raise typer.Exit(1 if any(p.error for p in result.prompts) else 0)

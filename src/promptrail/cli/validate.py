@@ -1,0 +1,46 @@
+"""`promptrail validate [PATH]`: every rule, every problem, one run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from .common import ApiKeyOption, RegistryOption
+
+
+def command(
+    path: Annotated[
+        str, typer.Argument(help="Repository root (holding prompts/) or the prompts folder.")
+    ] = ".",
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Compare with this git ref: content changed since it needs a higher version.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output: text, json or github (annotations).")
+    ] = "text",
+    registry: RegistryOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Check prompt files: schema, templates, labels, version rules (exit 1 on errors)."""
+    from ..repo import PromptRepo
+    from ..report import FORMATS, report
+    from ..validate import validate
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    state = None
+    if registry:
+        from ..registry import RegistryClient
+
+        with RegistryClient(registry, api_key) as client:
+            state = client.state()
+    repo = PromptRepo(path)
+    problems = validate(repo, base=base, registry_state=state)
+    checked = len(repo.index()[0]) if not problems else None
+    raise typer.Exit(report(problems, fmt, checked=checked))
