@@ -14,13 +14,25 @@ from .spec import PublishedVersion
 
 __all__ = [
     "ApiError",
+    "Health",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyInfo",
+    "KeyList",
+    "LabelEvent",
+    "LabelHistory",
     "LabelMove",
+    "PreviewState",
+    "PromptList",
     "PromptState",
+    "PromptSummary",
     "PublishRequest",
     "PublishResult",
     "PublishSource",
     "PublishedVersion",
     "RegistryState",
+    "VersionInfo",
+    "VersionList",
     "VersionUpload",
 ]
 
@@ -37,13 +49,28 @@ class ApiError(_Model):
     details: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class PreviewState(_Model):
+    """A preview label (`pr-123`): the version number and content hash it serves."""
+
+    version: int
+    hash: str
+
+
 class PromptState(_Model):
-    """What the registry holds for one prompt, as much as a plan needs."""
+    """What the registry holds for one prompt, as much as a plan needs.
+
+    Preview labels appear in `labels` (label -> version) like any label, and again in
+    `previews` with the hash of the content they serve: a preview's content lives apart
+    from the immutable versions, so its version number may be missing from `versions` or
+    carry other content there. `latest` is never listed (the server serves the highest
+    version as `latest`) unless a publish set it explicitly.
+    """
 
     versions: dict[int, str] = Field(default_factory=dict)  # version -> content hash
     labels: dict[str, int] = Field(default_factory=dict)  # label -> version (no `latest`)
     tags: list[str] = Field(default_factory=list)
     description: str | None = None
+    previews: dict[str, PreviewState] = Field(default_factory=dict)  # preview label -> content
 
 
 class RegistryState(_Model):
@@ -94,6 +121,18 @@ class LabelMove(_Model):
 
 
 class PublishRequest(_Model):
+    """One publish, applied whole or not at all.
+
+    A *preview publish* is one whose label moves all carry the preview prefix (`pr-`): its
+    `versions` are the content those labels serve and never enter the immutable version
+    line (a PR may reuse a number with other content on its next push; main's publish
+    decides what version N finally is). In a preview publish every upload must be the
+    target of one of its label moves, and `metadata` must be empty. A label move without
+    an upload points the preview label at the registry's existing version. Removing the
+    label (`version: null`) deletes the preview. Preview and other label moves cannot be
+    mixed in one publish.
+    """
+
     source: PublishSource = Field(default_factory=PublishSource)
     versions: list[VersionUpload] = Field(default_factory=list)
     labels: list[LabelMove] = Field(default_factory=list)
@@ -109,3 +148,95 @@ class PublishResult(_Model):
     created: list[dict[str, Any]] = Field(default_factory=list)  # {name, version, hash}
     moved: list[dict[str, Any]] = Field(default_factory=list)  # {name, label, from, to}
     unchanged: bool = False
+    metadata: list[str] = Field(default_factory=list)  # names whose tags/description changed
+    revision: int | None = None  # the registry revision after this publish
+
+
+# -- read side: listings, history, keys ------------------------------------------------------
+
+
+class PromptSummary(_Model):
+    name: str
+    labels: dict[str, int] = Field(default_factory=dict)  # includes previews, not `latest`
+    latest_version: int | None = None
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+    path: str | None = None
+    updated_at: str  # ISO 8601, last version, label move or metadata change
+
+
+class PromptList(_Model):
+    prompts: list[PromptSummary] = Field(default_factory=list)
+
+
+class VersionInfo(_Model):
+    """One immutable version and where it came from (no content: GET it by version)."""
+
+    version: int
+    hash: str
+    type: Literal["text", "chat"]
+    labels: list[str] = Field(default_factory=list)
+    commit: str | None = None
+    author: str | None = None
+    message: str | None = None
+    committed_at: str | None = None
+    ci_run_url: str | None = None
+    publish_id: int | None = None
+    created_at: str
+
+
+class VersionList(_Model):
+    name: str
+    versions: list[VersionInfo] = Field(default_factory=list)  # newest first
+
+
+class LabelEvent(_Model):
+    """One label move: `from_version` None is an add, `to_version` None a removal."""
+
+    label: str
+    from_version: int | None = None
+    to_version: int | None = None
+    at: str
+    publish_id: int | None = None
+    commit: str | None = None
+    author: str | None = None
+    ci_run_url: str | None = None
+
+
+class LabelHistory(_Model):
+    name: str
+    events: list[LabelEvent] = Field(default_factory=list)  # newest first
+
+
+Scope = Literal["read", "publish", "deploy", "ingest", "admin"]
+
+
+class KeyCreate(_Model):
+    scopes: list[Scope] = Field(min_length=1)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class KeyInfo(_Model):
+    id: int
+    prefix: str  # the key's first characters, enough to recognise it
+    scopes: list[str]
+    description: str | None = None
+    created_at: str
+    revoked_at: str | None = None
+    last_used_at: str | None = None
+
+
+class KeyCreated(KeyInfo):
+    key: str  # the secret itself, shown once; only its hash is stored
+
+
+class KeyList(_Model):
+    keys: list[KeyInfo] = Field(default_factory=list)
+
+
+class Health(_Model):
+    status: Literal["ok"] = "ok"
+    version: str
+    database: str  # "sqlite" | "postgresql"
+    schema_revision: str | None = None
+    auth: bool

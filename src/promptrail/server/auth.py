@@ -1,0 +1,153 @@
+"""Bearer API keys and scopes; `require_scope("publish")` is the dependency routes use.
+
+Scopes: `read` (GET prompts, state), `publish` (create versions, move labels that are not
+protected, previews), `deploy` (also move protected labels such as `production`),
+`ingest` (send traces), `admin` (everything, and manage keys). `deploy` includes
+`publish`, and both include `read`, so one CI key suffices.
+
+With auth off (loopback only) every request acts as an admin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from ..store import Store
+from .errors import ApiProblem
+
+SCOPES = ("read", "publish", "deploy", "ingest", "admin")
+IMPLIES = {
+    "admin": frozenset(SCOPES),
+    "deploy": frozenset({"deploy", "publish", "read"}),
+    "publish": frozenset({"publish", "read"}),
+    "read": frozenset({"read"}),
+    "ingest": frozenset({"ingest"}),
+}
+KEY_TTL = 60.0  # seconds a checked key is trusted without asking the database again
+BEARER = "Bearer "
+
+
+def effective(scopes: list[str]) -> frozenset[str]:
+    out: frozenset[str] = frozenset()
+    for scope in scopes:
+        out |= IMPLIES.get(scope, frozenset())
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: a key (id, shown prefix, scopes), or anyone when auth is off."""
+
+    key_id: int | None
+    prefix: str | None
+    scopes: frozenset[str]
+    granted: tuple[str, ...] = ()  # the scopes as created, for messages
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def describe(self) -> str:
+        return f"the API key {self.prefix}… (id {self.key_id})"
+
+
+ANYONE = Principal(None, None, frozenset(SCOPES), ("auth off",))
+
+
+class KeyCache:
+    """Header value -> Principal (or an ApiProblem for a bad key), for KEY_TTL seconds.
+
+    Dropped whenever the registry revision moves (key created or revoked anywhere).
+    `readers` is the hot path's view: header values of live keys holding `read`, each
+    with the time until which it is trusted (then it is checked again, and marked used).
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, Principal | ApiProblem]] = {}
+        self.readers: dict[bytes, float] = {}
+
+    def clear(self) -> None:
+        self.entries = {}
+        self.readers = {}
+
+    def can_read(self, header: bytes) -> bool:
+        return self.readers.get(header, 0.0) > time.monotonic()
+
+    async def resolve(self, store: Store, header: str) -> Principal:
+        now = time.monotonic()
+        found = self.entries.get(header)
+        if found is None or now - found[0] > KEY_TTL:
+            found = (now, await run_in_threadpool(_lookup, store, header))
+            if len(self.entries) > 10_000:
+                self.clear()
+            self.entries[header] = found
+            value = found[1]
+            if isinstance(value, Principal) and value.has("read"):
+                self.readers[header.encode("latin-1")] = now + KEY_TTL
+            else:
+                self.readers.pop(header.encode("latin-1"), None)
+        if isinstance(found[1], ApiProblem):
+            raise found[1]
+        return found[1]
+
+
+def _lookup(store: Store, header: str) -> Principal | ApiProblem:
+    if not header.startswith(BEARER):
+        return _unauthorized("the Authorization header must read `Bearer <key>`")
+    token = header[len(BEARER) :].strip()
+    info = store.authenticate(token)
+    shown = token[:12] + "…" if len(token) > 12 else "(too short)"
+    if info is None:
+        return _unauthorized(
+            f"the API key {shown} is not known to this registry: check PROMPTRAIL_API_KEY "
+            "(keys are listed by `promptrail keys list`)"
+        )
+    if info.revoked_at is not None:
+        return _unauthorized(
+            f"the API key {info.prefix}… (id {info.id}) was revoked at {info.revoked_at}; "
+            "create a new one with `promptrail keys create`"
+        )
+    return Principal(info.id, info.prefix, effective(info.scopes), tuple(info.scopes))
+
+
+def _unauthorized(message: str) -> ApiProblem:
+    return ApiProblem(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(principal: Principal, scope: str, why: str) -> ApiProblem:
+    return ApiProblem(
+        403,
+        "forbidden",
+        f"{why} needs a key with the `{scope}` scope; {principal.describe()} has "
+        f"{', '.join(principal.granted) or 'no scopes'}. Create one with "
+        f"`promptrail keys create --scope {scope}`",
+    )
+
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A FastAPI dependency: the caller's Principal, or 401/403 when it lacks `scope`."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    async def dependency(request: Request) -> Principal:
+        registry = request.app.state.registry
+        if not registry.settings.auth:
+            return ANYONE
+        header = request.headers.get("authorization")
+        if not header:
+            raise _unauthorized(
+                f"this request needs an API key with the `{scope}` scope: send "
+                "`Authorization: Bearer <key>` (PROMPTRAIL_API_KEY for the CLI; create one "
+                f"with `promptrail keys create --scope {scope}`)"
+            )
+        principal = await registry.keys.resolve(registry.store, header)
+        if not principal.has(scope):
+            raise forbidden(principal, scope, f"{request.method} {request.url.path}")
+        return principal
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency

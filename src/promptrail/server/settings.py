@@ -1,0 +1,124 @@
+"""The server's settings: CLI flags over `PROMPTRAIL_*` environment variables over defaults.
+
+| setting            | env                            | default                            |
+|--------------------|--------------------------------|------------------------------------|
+| db_url             | PROMPTRAIL_DB                  | sqlite:///.promptrail/registry.db  |
+| auth               | PROMPTRAIL_AUTH (on/off)       | on                                 |
+| protected_labels   | PROMPTRAIL_PROTECTED_LABELS    | production (comma-separated)       |
+| preview_prefix     | PROMPTRAIL_PREVIEW_PREFIX      | pr-                                |
+| max_body_bytes     | PROMPTRAIL_MAX_BODY_BYTES      | 33554432 (32 MiB)                  |
+| host               | PROMPTRAIL_HOST                | 127.0.0.1                          |
+| migrate            | PROMPTRAIL_MIGRATE (on/off)    | on (upgrade an older schema)       |
+
+With auth on, every route but health and the OpenAPI document needs an API key:
+GETs the `read` scope, publishing `publish` (and `deploy` for protected labels), key
+management `admin`. Auth off is allowed only on a loopback address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from ..errors import UsageError
+from ..spec import LABEL_RE, PRODUCTION
+from ..store import DEFAULT_DB_URL
+
+ENV_PREFIX = "PROMPTRAIL_"
+TRUE = {"1", "true", "on", "yes"}
+FALSE = {"0", "false", "off", "no"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB_URL
+    auth: bool = True
+    protected_labels: tuple[str, ...] = (PRODUCTION,)
+    preview_prefix: str = "pr-"
+    max_body_bytes: int = 32 * 1024 * 1024
+    host: str = "127.0.0.1"
+    migrate: bool = True
+    poll_interval: float = 0.2  # seconds between checks of the registry revision
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then `PROMPTRAIL_*` variables, then `overrides` that are not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(ENV_PREFIX + _env_name(spec.name))
+            if raw is not None and raw != "":
+                values[spec.name] = _parse(spec.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "protected_labels" in values:
+            values["protected_labels"] = tuple(values["protected_labels"])
+        return replace(cls(), **values)
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that rebuild these settings in another process (uvicorn workers)."""
+        out: dict[str, str] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, bool):
+                text = "on" if value else "off"
+            elif isinstance(value, tuple):
+                text = ",".join(value)
+            else:
+                text = str(value)
+            out[ENV_PREFIX + _env_name(spec.name)] = text
+        return out
+
+    def check(self) -> Settings:
+        if not self.auth and not is_loopback(self.host):
+            raise UsageError(
+                f"--no-auth is refused on {self.host}: without keys anyone who can reach the "
+                "server could publish. Bind a loopback address (--host 127.0.0.1), or keep "
+                "auth on and create a key: `promptrail keys create --db URL --scope admin`"
+            )
+        for label in self.protected_labels:
+            if not LABEL_RE.match(label):
+                raise UsageError(f"protected label {label!r} is not a valid label name")
+            if self.preview_prefix and label.startswith(self.preview_prefix):
+                raise UsageError(
+                    f"protected label {label!r} starts with the preview prefix "
+                    f"{self.preview_prefix!r}; previews can never be protected"
+                )
+        if self.preview_prefix and not LABEL_RE.match(self.preview_prefix + "1"):
+            raise UsageError(f"preview prefix {self.preview_prefix!r} cannot start a label name")
+        if self.max_body_bytes < 1024:
+            raise UsageError(f"max body size {self.max_body_bytes} is below 1024 bytes")
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_name(field_name: str) -> str:
+    return {"db_url": "DB"}.get(field_name, field_name.upper())
+
+
+def _parse(name: str, raw: str) -> Any:
+    where = f"{ENV_PREFIX}{_env_name(name)}={raw!r}"
+    if name in ("auth", "migrate"):
+        if raw.lower() in TRUE:
+            return True
+        if raw.lower() in FALSE:
+            return False
+        raise UsageError(f"{where}: use on or off")
+    if name == "protected_labels":
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    if name in ("max_body_bytes", "poll_interval"):
+        try:
+            return int(raw) if name == "max_body_bytes" else float(raw)
+        except ValueError:
+            raise UsageError(f"{where}: expected a number") from None
+    return raw

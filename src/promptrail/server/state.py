@@ -1,0 +1,53 @@
+"""What one server process holds (settings, store, caches), reachable from any route."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from ..store import PublishPolicy, Store
+from .auth import KeyCache
+from .cache import ResponseCache
+from .settings import Settings
+
+log = logging.getLogger("promptrail.server")
+
+
+@dataclass
+class Registry:
+    """Everything one server process holds: settings, store, caches."""
+
+    settings: Settings
+    store: Store
+    policy: PublishPolicy
+    cache: ResponseCache = field(default_factory=ResponseCache)
+    keys: KeyCache = field(default_factory=KeyCache)
+    schema_revision: str | None = None
+
+    def advance(self, revision: int) -> None:
+        if self.cache.advance(revision):
+            self.keys.clear()
+
+    async def poll(self) -> None:
+        """Follow the registry revision so publishes through other processes reach us."""
+        failing = False
+        while True:
+            await asyncio.sleep(self.settings.poll_interval)
+            try:
+                self.advance(await run_in_threadpool(self.store.revision))
+            except Exception as exc:  # the database is down: keep serving what we have
+                if not failing:
+                    log.warning("cannot read the registry revision (serving cached): %s", exc)
+                failing = True
+            else:
+                if failing:
+                    log.warning("the database answers again")
+                failing = False
+
+
+def registry_of(request: Request) -> Registry:
+    return request.app.state.registry  # type: ignore[no-any-return]

@@ -1,0 +1,224 @@
+"""The registry's storage: SQLAlchemy Core on SQLite or PostgreSQL, chosen by URL scheme.
+
+    store = Store.open("sqlite:///.promptrail/registry.db")   # or postgresql://user@host/db
+    store.get("support/triage", label="production")
+
+Reads run in short transactions; every write runs in `store.write()`, which serializes
+writers (SQLite `BEGIN IMMEDIATE`; PostgreSQL `SELECT ... FOR UPDATE` on the revision
+row) and bumps the registry revision that server processes poll to drop their caches.
+Queries live in `registry.py` (prompts), `publish.py` (applying a publish) and `keys.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from ..errors import UsageError
+from ..wire import (
+    KeyCreated,
+    KeyInfo,
+    LabelHistory,
+    PromptList,
+    PublishRequest,
+    PublishResult,
+    RegistryState,
+    VersionList,
+)
+from . import keys as _keys
+from . import publish as _publish
+from . import registry as _registry
+from .errors import InvalidRequest, NotFound, SchemaError, StoreConflict
+from .registry import bump_revision
+from .tables import REVISION_KEY, registry_meta
+
+__all__ = [
+    "DEFAULT_DB_URL",
+    "InvalidRequest",
+    "NotFound",
+    "PublishPolicy",
+    "SchemaError",
+    "Store",
+    "StoreConflict",
+    "bump_revision",
+    "open_engine",
+    "redact_url",
+]
+
+DEFAULT_DB_URL = "sqlite:///.promptrail/registry.db"
+PublishPolicy = _publish.PublishPolicy
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `sqlite:///path` (WAL, busy timeout, foreign keys) or `postgresql://`."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"cannot parse database URL {url!r}: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed.database)
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    raise UsageError(
+        f"unsupported database URL {redact_url(url)!r}: use sqlite:///path/to/registry.db "
+        "or postgresql://user@host/dbname"
+    )
+
+
+def _sqlite_engine(database: str | None) -> Engine:
+    if database in (None, "", ":memory:"):
+        engine = create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            f"sqlite:///{database}",
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=10,
+            max_overflow=30,
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below) so writers can take the lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged publish survives power loss
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("promptrail_write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+class Store:
+    """The registry's queries over one engine; safe to share between threads."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.backend = "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        return cls(open_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self, *, bump: bool = True) -> Iterator[Connection]:
+        """One serialized write transaction; with `bump`, moves the revision as it commits.
+
+        Writers queue on one lock (the revision row), so a publish reads the state it
+        checks its preconditions against with no other writer in between.
+        """
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(promptrail_write=True)
+            with conn.begin():
+                lock = select(registry_meta.c.value).where(registry_meta.c.key == REVISION_KEY)
+                if self.backend == "postgresql":
+                    lock = lock.with_for_update()
+                if conn.execute(lock).first() is None:
+                    raise SchemaError(
+                        "the database has no promptrail schema: run `promptrail db upgrade`"
+                    )
+                yield conn
+                if bump:
+                    bump_revision(conn)
+
+    def revision(self) -> int:
+        with self.read() as conn:
+            return _registry.revision(conn)
+
+    # -- prompts ---------------------------------------------------------------------------
+
+    def get(self, name: str, *, label: str | None = None, version: int | None = None) -> dict:
+        """The published body for a label (default `production`) or a version number."""
+        with self.read() as conn:
+            return _registry.get(conn, name, label=label, version=version)
+
+    def list_prompts(self) -> PromptList:
+        with self.read() as conn:
+            return _registry.list_prompts(conn)
+
+    def versions(self, name: str) -> VersionList:
+        with self.read() as conn:
+            return _registry.versions(conn, name)
+
+    def label_history(self, name: str, label: str | None = None) -> LabelHistory:
+        with self.read() as conn:
+            return _registry.label_history(conn, name, label)
+
+    def state(self, names: list[str] | None = None, **policy: Any) -> RegistryState:
+        with self.read() as conn:
+            return _registry.state(conn, names, **policy)
+
+    def publish(
+        self,
+        request: PublishRequest,
+        policy: PublishPolicy | None = None,
+        *,
+        key_id: int | None = None,
+        checked: _publish.Checked | None = None,
+    ) -> PublishResult:
+        """Apply a publish whole, or raise InvalidRequest (400) / StoreConflict (409)."""
+        return _publish.apply(
+            self, request, policy or PublishPolicy(), key_id=key_id, checked=checked
+        )
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
+        with self.write() as conn:
+            return _keys.create(conn, scopes, description)
+
+    def list_keys(self) -> list[KeyInfo]:
+        with self.read() as conn:
+            return _keys.list_all(conn)
+
+    def revoke_key(self, key_id: int) -> KeyInfo:
+        with self.write() as conn:
+            return _keys.revoke(conn, key_id)
+
+    def authenticate(self, token: str) -> KeyInfo | None:
+        """The key with this secret, revoked or not (None: no such key); marks it used."""
+        with self.read() as conn:
+            info, due = _keys.find(conn, token)
+        if info is not None and due:
+            with (
+                self.engine.connect() as conn,
+                conn.execution_options(promptrail_write=True).begin(),
+            ):
+                _keys.touch(conn, info.id)
+        return info

@@ -1,0 +1,100 @@
+"""API keys: created with scopes, stored as a sha256 hash, revoked but never deleted.
+
+A key reads `prk_` + 32 random URL-safe characters. Only its hash and its first twelve
+characters (to recognise it in `keys list`) are kept; the secret is shown once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ..errors import UsageError
+from ..wire import KeyCreated, KeyInfo
+from .errors import NotFound
+from .registry import iso, now
+from .tables import api_keys
+
+SCOPES = ("read", "publish", "deploy", "ingest", "admin")
+KEY_PREFIX = "prk_"
+SHOWN = 12  # characters of the key kept in clear, to recognise it
+TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is updated at most this often
+
+
+def hash_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise UsageError(
+            f"unknown scope{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+            f"choose from {', '.join(SCOPES)}"
+            if unknown
+            else f"a key needs at least one scope ({', '.join(SCOPES)})"
+        )
+    return sorted(set(scopes), key=SCOPES.index)
+
+
+def _info(row: Any) -> KeyInfo:
+    return KeyInfo(
+        id=row.id,
+        prefix=row.prefix,
+        scopes=list(row.scopes),
+        description=row.description,
+        created_at=iso(row.created_at) or "",
+        revoked_at=iso(row.revoked_at),
+        last_used_at=iso(row.last_used_at),
+    )
+
+
+def create(conn: Connection, scopes: list[str], description: str | None) -> KeyCreated:
+    scopes = check_scopes(scopes)
+    token = KEY_PREFIX + secrets.token_urlsafe(24)
+    row = conn.execute(
+        insert(api_keys).returning(*api_keys.c),
+        {
+            "prefix": token[:SHOWN],
+            "hash": hash_key(token),
+            "scopes": scopes,
+            "description": description,
+            "created_at": now(),
+        },
+    ).one()
+    return KeyCreated(**_info(row).model_dump(), key=token)
+
+
+def list_all(conn: Connection) -> list[KeyInfo]:
+    return [_info(row) for row in conn.execute(select(api_keys).order_by(api_keys.c.id))]
+
+
+def revoke(conn: Connection, key_id: int) -> KeyInfo:
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+    if row is None:
+        raise NotFound(f"no API key with id {key_id} (see `promptrail keys list`)")
+    if row.revoked_at is None:
+        conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now()))
+        row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    return _info(row)
+
+
+def find(conn: Connection, token: str) -> tuple[KeyInfo | None, bool]:
+    """The key with this secret, revoked or not (None: no such key), and whether its
+    `last_used_at` is due an update."""
+    row = conn.execute(select(api_keys).where(api_keys.c.hash == hash_key(token))).first()
+    if row is None:
+        return None, False
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    due = row.revoked_at is None and (last is None or now() - last > TOUCH_EVERY)
+    return _info(row), due
+
+
+def touch(conn: Connection, key_id: int) -> None:
+    conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now()))

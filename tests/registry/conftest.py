@@ -1,0 +1,113 @@
+"""Registry fixtures: real `promptrail serve` processes on SQLite and PostgreSQL.
+
+Starting a server costs about a second, so the servers most tests share live for the
+session (one per database, with and without auth); tests keep apart by using prompt
+names of their own (`unique_name`). Tests that need a database to themselves (crashes,
+migrations, several processes) use `db_url` and start their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import fresh_postgres_database
+from promptrail.registry import RegistryClient
+from serverproc import ServerProcess
+
+MAX_BODY = 200_000  # the shared servers' --max-body-size, so 413 is cheap to provoke
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def backend_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('registry') / 'registry.db'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def server(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    log = tmp_path_factory.mktemp("logs") / "server.log"
+    with ServerProcess(
+        backend_url, extra_args=["--max-body-size", str(MAX_BODY)], log_path=log
+    ) as proc:
+        yield proc
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[RegistryClient]:
+    with RegistryClient(server.url) as registry:
+        yield registry
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as raw:
+        yield raw
+
+
+@dataclass
+class AuthServer:
+    proc: ServerProcess
+    db_url: str
+    keys: dict[str, str] = field(default_factory=dict)  # scope (or "revoked") -> secret
+    key_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.proc.url
+
+    def client(self, who: str | None = "admin") -> RegistryClient:
+        return RegistryClient(self.url, self.keys[who] if who else "")
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.keys[who]}"}
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def auth_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[AuthServer]:
+    """A server with auth on, and keys of every scope (plus one revoked) made in its database."""
+    from promptrail.store import Store, migrate
+
+    with _database(request.param, tmp_path_factory) as url:
+        store = Store.open(url)
+        migrate.upgrade(store.engine)
+        made = AuthServer(ServerProcess(url, auth=True), url)
+        for scope in ("read", "publish", "deploy", "ingest", "admin", "revoked"):
+            key = store.create_key(["read" if scope == "revoked" else scope], f"test {scope}")
+            made.keys[scope], made.key_ids[scope] = key.key, key.id
+        store.revoke_key(made.key_ids["revoked"])
+        store.close()
+        made.proc.extra_args = ["--max-body-size", str(MAX_BODY)]
+        with made.proc:
+            yield made
+
+
+def _database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    import contextlib
+
+    if backend == "sqlite":
+        return contextlib.nullcontext(
+            f"sqlite:///{tmp_path_factory.mktemp('auth') / 'registry.db'}"
+        )
+    return fresh_postgres_database()
+
+
+@pytest.fixture
+def unique_name() -> str:
+    return f"t{uuid.uuid4().hex[:10]}/prompt"

@@ -1,0 +1,67 @@
+"""Building publish bodies by hand (the GitOps tests build them from git instead)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptrail.registry import RegistryClient
+from promptrail.spec import content_hash, content_of
+from promptrail.wire import LabelMove, PublishRequest, PublishSource, VersionUpload
+
+
+def text_version(name: str, version: int, text: str, **config: Any) -> VersionUpload:
+    return VersionUpload(
+        name=name,
+        version=version,
+        type="text",
+        prompt=text,
+        config=config,
+        hash=content_hash(content_of("text", text, None, config)),
+        path=f"prompts/{name}.yaml",
+    )
+
+
+def chat_version(
+    name: str, version: int, messages: list[dict[str, str]], **config: Any
+) -> VersionUpload:
+    return VersionUpload(
+        name=name,
+        version=version,
+        type="chat",
+        messages=messages,
+        config=config,
+        hash=content_hash(content_of("chat", None, messages, config)),
+    )
+
+
+def request(
+    versions: list[VersionUpload] = (),  # type: ignore[assignment]
+    moves: list[tuple[str, str, int | None, int | None]] = (),  # type: ignore[assignment]
+    **fields: Any,
+) -> PublishRequest:
+    """A PublishRequest; `moves` are (name, label, version, expected)."""
+    return PublishRequest(
+        source=fields.pop(
+            "source", PublishSource(commit="a" * 40, author="Ada", ci_run_url="https://ci/1")
+        ),
+        versions=list(versions),
+        labels=[LabelMove(name=n, label=lb, version=v, expected=e) for n, lb, v, e in moves],
+        **fields,
+    )
+
+
+def publish_text(
+    client: RegistryClient,
+    name: str,
+    version: int,
+    text: str,
+    labels: dict[str, int | None] | None = None,
+) -> Any:
+    """Publish `text` as `version` and put `labels` on it (expected: where they are now)."""
+    state = client.state([name]).prompts.get(name)
+    current = state.labels if state else {}
+    moves = [
+        (name, label, version if target is None else target, current.get(label))
+        for label, target in (labels or {}).items()
+    ]
+    return client.publish(request([text_version(name, version, text)], moves))
