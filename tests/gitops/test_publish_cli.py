@@ -1,0 +1,134 @@
+"""plan/publish as a user meets them: output, --prune, --dry-run, the recorded source, progress."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import GitRepo, run_cli
+from promptrail.spec import content_hash
+from promptrail.wire import PublishRequest, VersionUpload
+
+from .gitops_helpers import Api, ok, plan, publish, text
+
+
+def test_plan_text_and_json_say_what_and_why(example_repo: GitRepo, api: Api) -> None:
+    shown = ok(plan(example_repo, api.url)).stdout
+    assert shown.splitlines()[:2] == [
+        "customer-email",
+        shown.splitlines()[1],
+    ]
+    assert "  + version 1 [" in shown
+    assert "new content in prompts/customer-email.yaml:2 (commit " in shown
+    assert "  + label production -> 1: declared in prompts/customer-email.yaml:7" in shown
+    assert "pinned by label 'production' (prompts/summarize.yaml:7)" in shown
+    assert shown.rstrip().endswith(
+        "Plan: 5 versions to create, 5 label changes, 8 metadata changes "
+        "(0 of 4 prompts unchanged)."
+    )
+    data = json.loads(ok(plan(example_repo, api.url, "--format", "json")).stdout)
+    assert data["empty"] is False
+    assert data["summary"]["versions"] == 5
+    summarize = [v for v in data["versions"] if v["name"] == "summarize"]
+    assert [(v["version"], v["path"]) for v in summarize] == [
+        (1, "prompts/summarize.yaml"),
+        (2, "prompts/summarize.yaml"),
+    ]
+    assert {"name", "label", "action", "from", "to", "reason"} <= set(data["labels"][0])
+    # plan changes nothing, nor does a dry run (which the registry checks).
+    assert api.state().prompts == {}
+    result = ok(publish(example_repo, api.url, "--dry-run"))
+    assert "Dry run: the registry accepts this publish; nothing was changed." in result.stdout
+    assert api.state().prompts == {}
+
+
+def test_plan_needs_a_registry_address(example_repo: GitRepo) -> None:
+    result = run_cli("plan", cwd=example_repo.path)
+    assert result.exit_code == 2
+    assert "pass --registry" in result.stderr
+
+
+def test_deleted_prompt_keeps_its_labels_until_prune(example_repo: GitRepo, api: Api) -> None:
+    ok(publish(example_repo, api.url))
+    example_repo.remove("prompts/customer-email.yaml")
+    example_repo.commit("drop the email prompt")
+    kept = ok(publish(example_repo, api.url))
+    assert (
+        "customer-email\n  = kept: production (v1): file deleted, pass --prune to remove"
+        in kept.stdout
+    )
+    assert api.served("customer-email") == 1
+    check = plan(example_repo, api.url, "--check")
+    assert check.exit_code == 1
+    assert "`promptrail publish --prune` removes them" in check.stderr
+    pruned = ok(publish(example_repo, api.url, "--prune"))
+    assert "- label production (was on 1): prompt file deleted (--prune)" in pruned.stdout
+    assert api.served("customer-email") is None
+    assert api.get("customer-email", version=1)["version"] == 1  # versions stay
+    ok(plan(example_repo, api.url, "--check"))
+
+
+def test_source_from_git_and_ci_variables_is_recorded(
+    git_repo: GitRepo, shared_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git_repo.write_prompt("sourced", text(1, "Hello"))
+    first = git_repo.commit("greet v1")
+    git_repo.write_prompt("sourced", text(1, "Hello", "[production, staging]"))
+    head = git_repo.commit("stage greet")
+    monkeypatch.setenv("GITHUB_SHA", head)
+    monkeypatch.setenv("GITHUB_REF", "refs/heads/main")
+    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/prompts")
+    out = ok(publish(git_repo, shared_api.url)).stdout
+    run_url = "https://github.example/acme/prompts/actions/runs/4242"
+    assert f"from {head[:7]} ({run_url})" in out
+    [version] = shared_api.versions("sourced")
+    # The version carries the commit that introduced its content; the run that published it.
+    assert (version["commit"], version["author"], version["message"]) == (
+        first,
+        "Ada Author <ada@example.com>",
+        "greet v1",
+    )
+    assert version["ci_run_url"] == run_url
+    events = shared_api.label_events("sourced")
+    assert {(e["label"], e["commit"], e["ci_run_url"]) for e in events} == {
+        ("production", head, run_url),
+        ("staging", head, run_url),
+    }
+
+
+def test_many_prompts_show_progress(git_repo: GitRepo, shared_api: Api) -> None:
+    for n in range(250):
+        git_repo.write_prompt(f"bulk/p{n:03}", text(1, f"Prompt {n}"))
+    git_repo.commit("250 prompts")
+    result = ok(publish(git_repo, shared_api.url))
+    assert "read 250 prompt files in" in result.stderr
+    assert "sending 250 versions, 250 label changes for 250 prompts in one request" in result.stderr
+    assert "applied in" in result.stderr
+    assert "250 versions created, 250 label changes" in result.stdout
+    assert shared_api.served("bulk/p249") == 1
+    quiet = ok(publish(git_repo, shared_api.url))
+    assert "sending" not in quiet.stderr
+
+
+def test_version_counts_the_versions_the_registry_knows(git_repo: GitRepo, shared_api: Api) -> None:
+    git_repo.write_prompt("numbered", text(1, "One"))
+    git_repo.commit("numbered v1")
+    ok(publish(git_repo, shared_api.url))
+    # Version 4 was published from another branch that never merged.
+    content = {"type": "text", "prompt": "elsewhere", "config": {}}
+    upload = VersionUpload(
+        name="numbered", version=4, type="text", prompt="elsewhere", hash=content_hash(content)
+    )
+    assert shared_api.publish(PublishRequest(versions=[upload])).status_code == 200
+    git_repo.write_prompt("numbered", text(1, "One, edited"))
+    local = run_cli("version", "--check", cwd=git_repo.path)
+    assert local.exit_code == 1
+    assert "numbered: 1 → 2" in local.stdout
+    counted = ok(run_cli("version", "--registry", shared_api.url, cwd=git_repo.path))
+    assert "numbered: 1 → 5" in counted.stdout
+    git_repo.commit("numbered v5")
+    ok(publish(git_repo, shared_api.url))
+    assert shared_api.served("numbered") == 5
