@@ -1,0 +1,284 @@
+"""The prompts `get_prompt()` returns: immutable, cheap to share, and enough to trace.
+
+A prompt keeps its real name, version and content hash wherever it came from (registry,
+cache, snapshot, folder), so a generation traced with it links to the exact version that
+ran. `source` says where it came from and `label` the label it was fetched by (for an A/B
+split, the variant chosen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, NoReturn
+
+from ..template import Template, chat_variables, compile_chat, compile_template
+
+Source = Literal["registry", "cache", "stale", "snapshot", "folder", "fallback"]
+SOURCES: tuple[str, ...] = ("registry", "cache", "stale", "snapshot", "folder", "fallback")
+
+
+class FrozenDict(dict[str, Any]):
+    """A dict that refuses changes: shared by all callers, still JSON-serializable, `**`-able."""
+
+    __slots__ = ()
+
+    def _readonly(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("prompt data is read-only; copy it first: dict(prompt.config)")
+
+    __setitem__ = __delitem__ = __ior__ = _readonly
+    clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+
+def content_hash(type_: str, prompt: str | None, messages: Any, config: Any) -> str:
+    """The registry's content hash (spec.content_hash), without importing pydantic."""
+    import hashlib
+    import json
+
+    body: dict[str, Any] = {"type": type_, "config": dict(config or {})}
+    if type_ == "chat":
+        body["messages"] = [dict(m) for m in messages or ()]
+    else:
+        body["prompt"] = prompt or ""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _Prompt:
+    __slots__ = ("config", "hash", "label", "labels", "name", "source", "tags", "version")
+    type: str
+
+    name: str
+    version: int | None
+    labels: tuple[str, ...]
+    tags: tuple[str, ...]
+    config: FrozenDict
+    hash: str
+    source: Source
+    label: str | None
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    def _set(self, **values: Any) -> None:
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def _common(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "labels": self.labels,
+            "tags": self.tags,
+            "config": self.config,
+            "hash": self.hash,
+            "source": self.source,
+            "label": self.label,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The registry's JSON shape of this version (what a snapshot stores)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return (
+            f"{type(self).__name__}(name={self.name!r}, version={self.version!r}{label}, "
+            f"source={self.source!r})"
+        )
+
+
+class TextPrompt(_Prompt):
+    """A text prompt; `compile(**vars)` returns the filled-in string."""
+
+    __slots__ = ("_template", "prompt")
+    type = "text"
+    prompt: str
+
+    def __init__(
+        self,
+        name: str,
+        version: int | None,
+        prompt: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        labels: Iterable[str] = (),
+        tags: Iterable[str] = (),
+        hash: str | None = None,
+        source: Source = "registry",
+        label: str | None = None,
+    ):
+        config = FrozenDict(config or {})
+        self._set(
+            name=name,
+            version=version,
+            prompt=prompt,
+            config=config,
+            labels=tuple(labels),
+            tags=tuple(tags),
+            hash=hash or content_hash("text", prompt, None, config),
+            source=source,
+            label=label,
+            _template=None,
+        )
+
+    def compile(self, **variables: Any) -> str:
+        """Fill in the variables; MissingVariable names any the template uses but was not given."""
+        template: Template | None = self._template
+        if template is None:
+            template = compile_template(self.prompt)
+            object.__setattr__(self, "_template", template)
+        return template.render(variables, self.name)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return compile_template(self.prompt).variables
+
+    def _replace(self, **changes: Any) -> TextPrompt:
+        values = {**self._common(), "prompt": self.prompt, **changes}
+        copy = TextPrompt.__new__(TextPrompt)
+        copy._set(**values, _template=self._template)
+        return copy
+
+    def to_dict(self) -> dict[str, Any]:
+        return _wire(self, prompt=self.prompt)
+
+
+class ChatPrompt(_Prompt):
+    """A chat prompt; `compile(**vars)` returns `[{role, content}, ...]`.
+
+    A placeholder message (`{role: placeholder, name: history}`) is replaced by the list of
+    messages passed under its name: `compile(history=[{"role": "user", "content": "hi"}])`.
+    """
+
+    __slots__ = ("messages",)
+    type = "chat"
+    messages: tuple[FrozenDict, ...]
+
+    def __init__(
+        self,
+        name: str,
+        version: int | None,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        config: Mapping[str, Any] | None = None,
+        labels: Iterable[str] = (),
+        tags: Iterable[str] = (),
+        hash: str | None = None,
+        source: Source = "registry",
+        label: str | None = None,
+    ):
+        frozen = tuple(FrozenDict(m) for m in messages)
+        config = FrozenDict(config or {})
+        self._set(
+            name=name,
+            version=version,
+            messages=frozen,
+            config=config,
+            labels=tuple(labels),
+            tags=tuple(tags),
+            hash=hash or content_hash("chat", None, frozen, config),
+            source=source,
+            label=label,
+        )
+
+    def compile(self, **variables: Any) -> list[dict[str, Any]]:
+        return compile_chat(self.messages, variables, self.name)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(chat_variables(self.messages)[0])
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        return tuple(chat_variables(self.messages)[1])
+
+    def _replace(self, **changes: Any) -> ChatPrompt:
+        values = {**self._common(), "messages": self.messages, **changes}
+        copy = ChatPrompt.__new__(ChatPrompt)
+        copy._set(**values)
+        return copy
+
+    def to_dict(self) -> dict[str, Any]:
+        return _wire(self, messages=[dict(m) for m in self.messages])
+
+
+Prompt = TextPrompt | ChatPrompt
+
+
+def _wire(of: _Prompt, /, **body: Any) -> dict[str, Any]:
+    return {
+        "name": of.name,
+        "version": of.version,
+        "type": of.type,
+        **body,
+        "config": dict(of.config),
+        "labels": list(of.labels),
+        "tags": list(of.tags),
+        "hash": of.hash,
+    }
+
+
+class InvalidPromptData(ValueError):
+    """A registry answer or snapshot entry that is not a prompt version."""
+
+
+def prompt_from_data(data: Any, source: Source, label: str | None) -> Prompt:
+    """Build a prompt from the registry's JSON shape; InvalidPromptData says what is wrong."""
+    if not isinstance(data, dict):
+        raise InvalidPromptData(f"expected a JSON object, got {type(data).__name__}")
+    name, version, kind = data.get("name"), data.get("version"), data.get("type", "text")
+    if not isinstance(name, str) or not name:
+        raise InvalidPromptData("`name` missing")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidPromptData(f"`version` is not an integer (got {version!r})")
+    config = data.get("config") or {}
+    labels = data.get("labels") or []
+    tags = data.get("tags") or []
+    digest = data.get("hash")
+    if not isinstance(config, dict) or not isinstance(labels, list) or not isinstance(tags, list):
+        raise InvalidPromptData("`config` must be an object, `labels` and `tags` lists")
+    if digest is not None and not isinstance(digest, str):
+        raise InvalidPromptData("`hash` is not a string")
+    common: dict[str, Any] = {
+        "config": config,
+        "labels": labels,
+        "tags": tags,
+        "hash": digest,
+        "source": source,
+        "label": label,
+    }
+    if kind == "text":
+        text = data.get("prompt")
+        if not isinstance(text, str):
+            raise InvalidPromptData("a text prompt needs a string `prompt`")
+        return TextPrompt(name, version, text, **common)
+    if kind == "chat":
+        messages = data.get("messages")
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages
+        ):
+            raise InvalidPromptData("a chat prompt needs `messages`: a list of {role, ...}")
+        return ChatPrompt(name, version, messages, **common)
+    raise InvalidPromptData(f"unknown prompt type {kind!r}")
+
+
+def fallback_prompt(name: str, fallback: Any, label: str | None) -> Prompt:
+    """The caller's `fallback=`: a string becomes a text prompt, a list of messages a chat one.
+
+    Its version is None (it is no published version); its hash is that of its content.
+    """
+    if isinstance(fallback, str):
+        return TextPrompt(name, None, fallback, source="fallback", label=label)
+    if isinstance(fallback, list | tuple) and all(
+        isinstance(m, Mapping) and "role" in m for m in fallback
+    ):
+        return ChatPrompt(name, None, fallback, source="fallback", label=label)
+    raise TypeError(
+        f"fallback for {name!r} must be a string (text prompt) or a list of "
+        f"{{'role': ..., 'content': ...}} messages (chat prompt), not {type(fallback).__name__}"
+    )
