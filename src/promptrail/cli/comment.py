@@ -1,0 +1,74 @@
+"""`promptrail comment`: post or update the one promptrail comment of a pull request."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from ..github import DEFAULT_MARKER, GitHub, pull_request_from_env, with_marker
+from .common import ApiKeyOption, RegistryOption, err
+
+
+def command(
+    body_file: Annotated[
+        Path | None,
+        typer.Option("--body-file", help="The comment's Markdown (default: read stdin)."),
+    ] = None,
+    diff: Annotated[
+        str | None,
+        typer.Option(
+            "--diff",
+            help="Build the body: the diff from this base ref, with production numbers.",
+            show_default=False,
+        ),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="With --diff: compare with this ref (default: HEAD)."),
+    ] = None,
+    path: Annotated[str, typer.Option("--path", help="Repository root.")] = ".",
+    marker: Annotated[
+        str, typer.Option("--marker", help="Finds the comment to update; kept in its body.")
+    ] = DEFAULT_MARKER,
+    pr: Annotated[
+        int | None,
+        typer.Option("--pr", help="Pull request number (default: from GITHUB_EVENT_PATH)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the body; post nothing.")
+    ] = False,
+    registry: RegistryOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Post or update (found by its marker) one pull-request comment through GitHub's API."""
+    if diff is not None and body_file is not None:
+        raise UsageError("give --diff or --body-file, not both")
+    if diff is not None:
+        from ..prcomment import build_comment
+
+        body = build_comment(path, diff, head or "HEAD", registry=registry, api_key=api_key)
+    elif body_file is not None:
+        try:
+            body = body_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--body-file {body_file}: {exc.strerror or exc}") from None
+    else:
+        if sys.stdin.isatty():
+            raise UsageError(
+                "no comment body: pipe it in (`promptrail diff BASE --format markdown | "
+                "promptrail comment`), or use --body-file F or --diff BASE"
+            )
+        body = sys.stdin.read()
+    if not body.strip():
+        raise UsageError("the comment body is empty; nothing to post")
+    if dry_run:
+        print(with_marker(body, marker))
+        return
+    target = pull_request_from_env(number=pr)
+    with GitHub.from_env() as github:
+        posted = github.upsert_comment(target, body, marker)
+    err(f"{posted.action} comment on {target.repository}#{target.number}: {posted.url}")

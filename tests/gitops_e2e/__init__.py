@@ -1,0 +1,1 @@
+"""The GitOps loop: init, the PR comment, the workflows, end to end."""
