@@ -74,6 +74,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()  # closes the log file
                 raise RuntimeError(
                     f"server exited with {self.process.returncode} before answering"
                     + (f"; see {self.log_path}" if self.log_path else "")

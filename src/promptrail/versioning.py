@@ -133,13 +133,15 @@ class Bump:
 def plan_bumps(
     repo: PromptRepo,
     base: str | None = None,
-    known_versions: Mapping[str, Iterable[int]] | None = None,
+    known_versions: Mapping[str, Iterable[int] | Mapping[int, str]] | None = None,
 ) -> list[Bump]:
     """The prompts whose content changed (since `base`, else since HEAD) and need a number.
 
     The new number is one above every version the prompt ever had: in git history, at
     `base`, and in `known_versions` (the registry's). A prompt back on the exact content a
     number already had (a revert) keeps that number; a new prompt keeps its number.
+    When `known_versions` maps numbers to hashes, a prompt whose number the registry holds
+    with other content is bumped too, even if committed (another branch published it).
     """
     repo.require_git()  # without history there is no knowing which numbers were used
     known = known_versions or {}
@@ -150,6 +152,8 @@ def plan_bumps(
     else:
         added, _, modified = repo.changed(ref, None)
         candidates = added | modified
+    taken = _taken_elsewhere(repo, known)
+    candidates |= taken
     current = repo.load(None, names=sorted(candidates))
     before = repo.load(ref, names=sorted(modified)) if ref is not None else None
     history = VersionHistory(repo, ["HEAD", base] if base else ["HEAD"])
@@ -159,10 +163,13 @@ def plan_bumps(
         prompt = current.prompts.get(name)
         if prompt is None:
             continue  # does not parse: `validate` says why
+        ever = history.numbers(name) | set(known.get(name, ()))
+        if name in taken:
+            bumps.append(Bump(name, prompt.path, prompt.version, max(ever) + 1))
+            continue
         old = before.prompts.get(name) if before is not None else None
         if old is not None and old.hash == prompt.hash:
             continue  # labels, tags or description only
-        ever = history.numbers(name) | set(known.get(name, ()))
         if old is not None:
             ever.add(old.version)
         if not ever or prompt.version > max(ever):
@@ -175,10 +182,26 @@ def plan_bumps(
     return bumps
 
 
+def _taken_elsewhere(
+    repo: PromptRepo, known: Mapping[str, Iterable[int] | Mapping[int, str]]
+) -> set[str]:
+    """Prompts whose current number the registry holds with other content."""
+    hashes = {name: v for name, v in known.items() if isinstance(v, Mapping)}
+    if not hashes:
+        return set()
+    names = sorted(set(hashes) & set(repo.index()[0]))
+    current = repo.load(None, names=names).prompts
+    return {
+        name
+        for name, prompt in current.items()
+        if hashes[name].get(prompt.version, prompt.hash) != prompt.hash
+    }
+
+
 def bump_versions(
     repo: PromptRepo,
     base: str | None = None,
-    known_versions: Mapping[str, Iterable[int]] | None = None,
+    known_versions: Mapping[str, Iterable[int] | Mapping[int, str]] | None = None,
 ) -> list[Bump]:
     """Plan the bumps and write them: only the number on each `version:` line changes."""
     bumps = plan_bumps(repo, base, known_versions)

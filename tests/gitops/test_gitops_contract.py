@@ -292,7 +292,10 @@ def test_7_two_branches_claiming_one_version_second_is_refused_whole(
     assert shared_api.served("clash-other") == 1
 
     # Doing what the message says: a number above every one the registry has.
-    git_repo.write_prompt("clash", text(3, "Hello from B"))
+    bumped = run_cli("version", "--registry", shared_api.url, cwd=git_repo.path)
+    assert bumped.exit_code == 0, bumped.output
+    assert "clash: 2 → 3" in bumped.stdout
+    assert "clash-other" not in bumped.stdout  # its v2 is not taken in the registry
     git_repo.commit("B renumbered")
     ok(publish(git_repo, shared_api.url))
     assert shared_api.get("clash")["prompt"] == "Hello from B"
