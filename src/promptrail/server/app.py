@@ -1,0 +1,152 @@
+"""The registry's ASGI app: `create_app(settings)` builds it, `promptrail serve` runs it.
+
+Routers, one per family of routes, are listed in ROUTERS; adding one is one line. A
+router reaches the per-process state through `registry_of(request)` (settings, store,
+caches) and guards its routes with `Depends(require_scope("..."))` from `auth.py`.
+
+GET /api/v1/prompts/{name}, the route every application polls, is answered straight from
+`ResponseCache` in `RegistryApp.__call__` on a hit, before FastAPI's routing: the bytes
+were serialized once, when first asked for after the last publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.types import Message, Receive, Scope, Send
+
+from .. import __version__
+from ..store import PublishPolicy, Store, migrate, redact_url
+from . import (
+    api_health,
+    api_ingest,  # tracing (registers its tables too)
+    api_keys,
+    api_prices,
+    api_prompts,
+    api_publish,
+    api_traces,
+    errors,
+    ui,  # the web UI at /
+)
+from .cache import Entry, send_entry
+from .settings import Settings
+from .state import Registry
+
+ROUTERS = [
+    api_health.router,
+    api_prompts.router,
+    api_publish.router,
+    api_keys.router,
+    api_ingest.router,
+    api_traces.router,
+    api_prices.router,
+]
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class RegistryApp(FastAPI):
+    """FastAPI plus a fast path for cached GETs and a body size limit."""
+
+    registry: Registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "GET":
+                entry = self.registry.cache.entries.get((scope["path"], scope["query_string"]))
+                if entry is not None and await self._serve_cached(entry, scope, send):
+                    return
+            elif method in BODY_METHODS:
+                receive = self._limit_body(scope, receive)
+        await super().__call__(scope, receive, send)
+
+    async def _serve_cached(self, entry: Entry, scope: Scope, send: Send) -> bool:
+        if_none_match = authorization = None
+        for key, value in scope["headers"]:
+            if key == b"if-none-match":
+                if_none_match = value
+            elif key == b"authorization":
+                authorization = value
+        if self.registry.settings.auth and (
+            authorization is None or not self.registry.keys.can_read(authorization)
+        ):
+            return False  # let FastAPI check the key and answer 401/403
+        await send_entry(entry, if_none_match, send)
+        return True
+
+    def _limit_body(self, scope: Scope, receive: Receive) -> Receive:
+        limit = self.registry.settings.max_body_bytes
+        too_large = HTTPException(
+            413,
+            f"the request body is larger than this server accepts ({limit} bytes); split the "
+            "publish or raise the limit (PROMPTRAIL_MAX_BODY_BYTES)",
+        )
+        for key, value in scope["headers"]:
+            if key == b"content-length" and value.isdigit() and int(value) > limit:
+
+                async def refuse() -> Message:
+                    raise too_large
+
+                return refuse
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise too_large
+            return message
+
+        return counted
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> RegistryApp:
+    settings = (settings or Settings.from_env()).check()
+    store = store or Store.open(settings.db_url)
+    registry = Registry(
+        settings, store, PublishPolicy(settings.protected_labels, settings.preview_prefix)
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry.schema_revision = await run_in_threadpool(
+            migrate.ensure_current,
+            store.engine,
+            migrate=settings.migrate,
+            url=redact_url(settings.db_url),
+        )
+        registry.advance(await run_in_threadpool(store.revision))
+        poller = asyncio.create_task(registry.poll())
+        try:
+            yield
+        finally:
+            poller.cancel()
+            store.close()
+
+    app = RegistryApp(
+        title="promptrail registry",
+        version=__version__,
+        description=(
+            "Prompts published from git: get one by label or version, list them, see their "
+            "history, read the registry state and publish. Every error is an ApiError."
+        ),
+        lifespan=lifespan,
+    )
+    app.registry = registry
+    app.state.registry = registry
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    ui.install(app)  # pages, /static and HTML error pages (JSON stays under /api/)
+    return app
+
+
+def app_from_env() -> RegistryApp:
+    """The factory uvicorn workers call (`--workers N`): settings come from PROMPTRAIL_*."""
+    return create_app(Settings.from_env())

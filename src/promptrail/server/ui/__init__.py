@@ -1,0 +1,33 @@
+"""The web UI, served at `/`: pages rendered on the server from the same queries as the API.
+
+Views are split by page family (`prompts`, `traces`, `sessions`, `users`, `dashboard`),
+templates live in `server/templates/` (partials start with `_`), and the one stylesheet
+and script in `server/static/`. `install(app)` adds it all to the registry's app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from . import auth, dashboard, errors, prompts, sessions, traces, users
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ROUTERS = [
+    auth.router,
+    dashboard.router,
+    prompts.router,
+    traces.router,
+    sessions.router,
+    users.router,
+]
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, the static files and the HTML error pages to `app`."""
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app)

@@ -1,0 +1,68 @@
+"""The users page: traces, tokens, cost, latency and mean scores per user over a time range.
+
+From the daily totals (`store/ui_rollup.py`), like the dashboard: a user's traces and
+latency count on the day a trace started, tokens and cost on the day of each generation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from ...store import ui_rollup as rollup
+from ...store import ui_sums as sums
+from .auth import Viewing
+from .common import days_param, read, render
+from .dashboard import first_day, mean, refresh
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 100
+SORTS = {
+    "cost": lambda r: (-r["cost"], r["user_id"]),
+    "traces": lambda r: (-r["traces"], r["user_id"]),
+    "tokens": lambda r: (-r["total_tokens"], r["user_id"]),
+    "user": lambda r: r["user_id"],
+}
+
+
+@router.get("/users")
+async def user_list(request: Request, viewer: Viewing) -> Response:
+    params = request.query_params
+    days = days_param(int(params["days"]) if params.get("days", "").isdigit() else None)
+    sort = params.get("sort", "cost") if params.get("sort") in SORTS else "cost"
+    page_text = params.get("page", "1")
+    page = max(1, int(page_text) if page_text.isdigit() and len(page_text) < 7 else 1)
+    first = first_day(days)
+    await refresh(request, first)
+
+    def load(conn: Connection) -> dict[str, Any]:
+        users = rollup.totals(conn, sums.users_t, first, ["user_id"])
+        scores = rollup.totals(conn, sums.user_scores_t, first, ["user_id", "name"])
+        return {"users": users, "scores": scores}
+
+    data = await read(request, load)
+    rows = sorted((r for r in data["users"] if r["traces"]), key=SORTS[sort])
+    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    means: dict[str, dict[str, tuple[float, int]]] = {}
+    for row in data["scores"]:
+        found = mean(row["score_sum"], row["score_n"])
+        if found is not None:
+            means.setdefault(row["user_id"], {})[row["name"]] = (found, int(row["score_n"]))
+    for row in shown:
+        row["latency_avg"] = mean(row["latency_sum"], row["latency_n"])
+    return render(
+        request,
+        "users.html",
+        days=days,
+        sort=sort,
+        page=page,
+        pages=max(1, math.ceil(len(rows) / PAGE_SIZE)),
+        total=len(rows),
+        rows=shown,
+        means=means,
+        score_names=sorted({name for m in means.values() for name in m}),
+    )
