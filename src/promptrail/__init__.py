@@ -12,6 +12,10 @@ __version__ = "0.1.0"
 
 # Public name -> module that defines it; resolved on first attribute access.
 _LAZY: dict[str, str] = {
+    "AsyncClient": "promptrail.client._async",
+    "ChatPrompt": "promptrail.client",
+    "Client": "promptrail.client",
+    "TextPrompt": "promptrail.client",
     "Conflict": "promptrail.errors",
     "MissingVariable": "promptrail.errors",
     "PromptFileError": "promptrail.errors",
@@ -20,6 +24,18 @@ _LAZY: dict[str, str] = {
     "RegistryError": "promptrail.errors",
     "RegistryUnavailable": "promptrail.errors",
     "TemplateError": "promptrail.errors",
+    "Tracer": "promptrail.tracing",
+    "configure": "promptrail.tracing",
+    "event": "promptrail.tracing",
+    "flush": "promptrail.tracing",
+    "get_current_observation_id": "promptrail.tracing",
+    "get_current_trace_id": "promptrail.tracing",
+    "observe": "promptrail.tracing",
+    "score": "promptrail.tracing",
+    "start_generation": "promptrail.tracing",
+    "start_span": "promptrail.tracing",
+    "update_current_observation": "promptrail.tracing",
+    "update_current_trace": "promptrail.tracing",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -36,6 +36,38 @@ def _register() -> None:
     from . import render
 
     app.command("render")(render.command)
+    from . import validate
+
+    app.command("validate")(validate.command)
+    from . import diff
+
+    app.command("diff")(diff.command)
+    from . import version
+
+    app.command("version")(version.command)
+    from . import label
+
+    app.add_typer(label.app, name="label")
+    from . import schema
+
+    app.command("schema")(schema.command)
+    from . import plan, publish
+
+    app.command("plan")(plan.command)
+    app.command("publish")(publish.command)
+    from . import comment, init
+
+    app.command("init")(init.command)
+    app.command("comment")(comment.command)
+    from . import snapshot
+
+    app.command("snapshot")(snapshot.command)
+    from . import db, get, keys, serve
+
+    app.command("serve")(serve.command)
+    app.command("get")(get.command)
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(db.app, name="db")
 
 
 _register()
