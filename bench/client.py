@@ -120,23 +120,15 @@ def _clean_env() -> dict[str, str]:
 
 def start_registry(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     sys.path.insert(0, str(ROOT / "tests"))
-    from promptrail.spec import content_hash, content_of
-    from promptrail.wire import LabelMove, PublishRequest, VersionUpload
+    from promptrail.wire import LabelMove, PublishRequest
     from serverproc import ServerProcess
+    from uploads import upload
 
     server = ServerProcess(f"sqlite:///{folder / 'registry.db'}").start()
     import httpx
 
     request = PublishRequest(
-        versions=[
-            VersionUpload(
-                name=NAME,
-                version=1,
-                type="text",
-                prompt=TEXT,
-                hash=content_hash(content_of("text", TEXT, None, {})),
-            )
-        ],
+        versions=[upload(NAME, 1, prompt=TEXT)],
         labels=[LabelMove(name=NAME, label="production", version=1)],
     )
     response = httpx.post(

@@ -143,24 +143,16 @@ def _wait(port: int, path: str = "/api/v1/health") -> None:
 
 
 def _request(names: list[str], version: int = 1) -> Any:
-    from promptrail.spec import content_hash, content_of
-    from promptrail.wire import LabelMove, PublishRequest, PublishSource, VersionUpload
+    from promptrail.wire import LabelMove, PublishRequest, PublishSource
+    from uploads import upload
 
     uploads, moves = [], []
     for name in names:
         text = f"Summarise this for {{{{audience}}}}: {{{{text}}}} ({name})"
         config = {"model": "gpt-4o-mini", "temperature": 0.2}
+        path = f"prompts/{name}.yaml"
         uploads.append(
-            VersionUpload(
-                name=name,
-                version=version,
-                type="text",
-                prompt=text,
-                config=config,
-                hash=content_hash(content_of("text", text, None, config)),
-                commit="0" * 40,
-                path=f"prompts/{name}.yaml",
-            )
+            upload(name, version, prompt=text, config=config, commit="0" * 40, path=path)
         )
         moves.append(LabelMove(name=name, label="production", version=version, expected=None))
     return PublishRequest(source=PublishSource(commit="0" * 40), versions=uploads, labels=moves)
@@ -227,21 +219,13 @@ def main() -> None:
     seconds = 2.0 if args.quick else args.seconds
 
     from promptrail.registry import RegistryClient
-    from promptrail.spec import content_hash, content_of
-    from promptrail.wire import LabelMove, PublishRequest, VersionUpload
+    from promptrail.wire import LabelMove, PublishRequest
     from serverproc import ServerProcess
+    from uploads import upload
 
     tmp = Path(tempfile.mkdtemp(prefix="promptrail-bench-"))
     db = args.db or f"sqlite:///{tmp / 'registry.db'}"
-    config = {"model": "gpt-4o-mini"}
-    triage = VersionUpload(
-        name="support/triage",
-        version=1,
-        type="chat",
-        messages=MESSAGES,
-        config=config,
-        hash=content_hash(content_of("chat", None, MESSAGES, config)),
-    )
+    triage = upload("support/triage", 1, messages=MESSAGES, config={"model": "gpt-4o-mini"})
     with (
         ServerProcess(db, log_path=tmp / "server.log") as server,
         RegistryClient(server.url, timeout=600) as client,

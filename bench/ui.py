@@ -30,11 +30,11 @@ from sqlalchemy import func, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from promptrail.spec import content_hash, content_of  # noqa: E402
 from promptrail.store import Store, migrate  # noqa: E402
 from promptrail.store.tracing import observations, scores, trace_tags, traces  # noqa: E402
-from promptrail.wire import LabelMove, PublishRequest, PublishSource, VersionUpload  # noqa: E402
+from promptrail.wire import LabelMove, PublishRequest, PublishSource  # noqa: E402
 from serverproc import ServerProcess  # noqa: E402
+from uploads import upload  # noqa: E402
 
 GOAL_MS = 300.0
 BIG_TRACE = "b" * 32  # the trace with 200 observations
@@ -74,15 +74,7 @@ def publish_prompts(store: Store) -> None:
             prompt = f"Version {version} of {name}: answer {{{{question}}}} for {{{{user}}}}."
             config = {"model": "gpt-4o-mini", "temperature": round(0.1 * version, 1)}
             uploads.append(
-                VersionUpload(
-                    name=name,
-                    version=version,
-                    type="text",
-                    prompt=prompt,
-                    config=config,
-                    hash=content_hash(content_of("text", prompt, None, config)),
-                    path=f"prompts/{name}.yaml",
-                )
+                upload(name, version, prompt=prompt, config=config, path=f"prompts/{name}.yaml")
             )
         moves += [
             LabelMove(name=name, label="production", version=VERSIONS - 1),

@@ -8,6 +8,7 @@ and stays under GitHub's comment size by collapsing what does not fit.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -37,21 +38,21 @@ def _value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _change_text(change: Change, show: Callable[[Any], str]) -> str:
+    if change.change == "added":
+        return f"{change.key}: added {show(change.new)}"
+    if change.change == "removed":
+        return f"{change.key}: removed (was {show(change.old)})"
+    return f"{change.key}: {show(change.old)} → {show(change.new)}"
+
+
 def label_text(change: Change) -> str:
     """`production: v3 → v4`, `staging: added v5`, `canary: removed (was v2)`."""
-    if change.change == "added":
-        return f"{change.key}: added v{change.new}"
-    if change.change == "removed":
-        return f"{change.key}: removed (was v{change.old})"
-    return f"{change.key}: v{change.old} → v{change.new}"
+    return _change_text(change, lambda version: f"v{version}")
 
 
 def config_text(change: Change) -> str:
-    if change.change == "added":
-        return f"{change.key}: added {_value(change.new)}"
-    if change.change == "removed":
-        return f"{change.key}: removed (was {_value(change.old)})"
-    return f"{change.key}: {_value(change.old)} → {_value(change.new)}"
+    return _change_text(change, _value)
 
 
 def version_text(item: PromptDiff) -> str:

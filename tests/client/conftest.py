@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,32 @@ import httpx
 import pytest
 
 from promptrail.spec import content_hash, content_of
-from promptrail.wire import LabelMove, PublishRequest, VersionUpload
+from promptrail.wire import LabelMove, PublishRequest
 from serverproc import ServerProcess
+from uploads import upload
 
 from .faultproxy import FaultProxy
 
 _names = itertools.count(1)
+
+
+def in_forked_child(check: Callable[[], bool], seconds: float = 20) -> None:
+    """Run `check` in a forked child; fail unless it returns True within `seconds`."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        try:
+            os._exit(0 if check() else 1)
+        except BaseException:
+            os._exit(2)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    pytest.fail("the forked child hung")
 
 
 @dataclass
@@ -39,21 +61,9 @@ class Registry:
         """Upload `version` (unless the registry has it) and move `labels` (default: production)."""
         state = httpx.get(f"{self.url}/api/v1/state", params={"names": name}).json()
         current = state["prompts"].get(name, {"versions": {}, "labels": {}})
-        kind = "chat" if messages is not None else "text"
         uploads = []
         if str(version) not in current["versions"] and (prompt is not None or messages):
-            body = content_of(kind, prompt, messages, config or {})
-            uploads.append(
-                VersionUpload(
-                    name=name,
-                    version=version,
-                    type=kind,
-                    prompt=prompt,
-                    messages=messages,
-                    config=config or {},
-                    hash=content_hash(body),
-                )
-            )
+            uploads.append(upload(name, version, prompt=prompt, messages=messages, config=config))
         moves = [
             LabelMove(name=name, label=label, version=target, expected=current["labels"].get(label))
             for label, target in (labels if labels is not None else {"production": version}).items()

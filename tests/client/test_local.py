@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -13,6 +12,8 @@ import pytest
 from conftest import EXAMPLE_PROMPTS, GitRepo, run_cli
 from promptrail.client import Client
 from promptrail.errors import PromptNotFound, RegistryUnavailable
+
+from .conftest import in_forked_child
 
 
 def test_folder_serves_labels_from_the_files(example_repo: GitRepo) -> None:
@@ -175,23 +176,12 @@ def test_forked_child_gets_prompts(example_repo: GitRepo) -> None:
     parent = client.get_prompt("customer-email", cache_ttl=0.01)
     time.sleep(0.02)
     client.get_prompt("customer-email", cache_ttl=0.01)  # a background refresh may be running
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through its exit status
-        try:
-            ok = client.get_prompt("summarize", label="staging").version == 2
-            ok = ok and client.get_prompt("customer-email", cache_ttl=0.01).hash == parent.hash
-            os._exit(0 if ok else 1)
-        except BaseException:
-            os._exit(2)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.waitstatus_to_exitcode(status) == 0
-            return
-        time.sleep(0.01)
-    os.kill(pid, 9)
-    pytest.fail("the forked child hung")
+
+    def child() -> bool:
+        ok = client.get_prompt("summarize", label="staging").version == 2
+        return ok and client.get_prompt("customer-email", cache_ttl=0.01).hash == parent.hash
+
+    in_forked_child(child)
 
 
 def test_a_remembered_failure_is_raised_fresh_each_time() -> None:

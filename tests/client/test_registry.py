@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from promptrail.client import AsyncClient, Client
 from promptrail.errors import PromptNotFound, RegistryUnavailable
 from serverproc import ServerProcess
 
-from .conftest import Registry
+from .conftest import Registry, in_forked_child
 from .faultproxy import FaultProxy
 
 
@@ -223,23 +222,12 @@ def test_forked_child_gets_prompts_and_refreshes(
     proxy.set_mode("delay", 0.5)
     client.get_prompt(name, cache_ttl=0.01)  # the parent's refresh is in flight during the fork
     registry.publish(f"{name}-new", 1, "new")
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through its exit status
-        try:
-            ok = client.get_prompt(name, cache_ttl=0.01).prompt == "forked"
-            ok = ok and client.get_prompt(f"{name}-new", timeout=5).source == "registry"
-            os._exit(0 if ok else 1)
-        except BaseException:
-            os._exit(2)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.waitstatus_to_exitcode(status) == 0
-            return
-        time.sleep(0.01)
-    os.kill(pid, 9)
-    pytest.fail("the forked child hung")
+
+    def child() -> bool:
+        ok = client.get_prompt(name, cache_ttl=0.01).prompt == "forked"
+        return ok and client.get_prompt(f"{name}-new", timeout=5).source == "registry"
+
+    in_forked_child(child)
 
 
 def test_exits_promptly_with_a_refresh_pending(

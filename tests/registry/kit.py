@@ -5,33 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from promptrail.registry import RegistryClient
-from promptrail.spec import content_hash, content_of
 from promptrail.wire import LabelMove, PublishRequest, PublishSource, VersionUpload
+from uploads import upload
 
 
 def text_version(name: str, version: int, text: str, **config: Any) -> VersionUpload:
-    return VersionUpload(
-        name=name,
-        version=version,
-        type="text",
-        prompt=text,
-        config=config,
-        hash=content_hash(content_of("text", text, None, config)),
-        path=f"prompts/{name}.yaml",
-    )
+    return upload(name, version, prompt=text, config=config, path=f"prompts/{name}.yaml")
 
 
 def chat_version(
     name: str, version: int, messages: list[dict[str, str]], **config: Any
 ) -> VersionUpload:
-    return VersionUpload(
-        name=name,
-        version=version,
-        type="chat",
-        messages=messages,
-        config=config,
-        hash=content_hash(content_of("chat", None, messages, config)),
-    )
+    return upload(name, version, messages=messages, config=config)
 
 
 def request(

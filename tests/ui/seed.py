@@ -11,9 +11,9 @@ import httpx
 
 from promptrail import Client
 from promptrail.registry import RegistryClient
-from promptrail.spec import content_hash, content_of
 from promptrail.tracing import Tracer
 from promptrail.wire import LabelMove, PublishRequest, PublishSource, VersionUpload
+from uploads import upload
 
 REPO = "https://github.com/acme/support-prompts"
 TRIAGE = "support/triage"
@@ -37,13 +37,11 @@ TRIAGE_V3 = [
 
 
 def chat(version: int, messages: list[dict[str, str]], **config: Any) -> VersionUpload:
-    return VersionUpload(
-        name=TRIAGE,
-        version=version,
-        type="chat",
+    return upload(
+        TRIAGE,
+        version,
         messages=messages,
         config=config,
-        hash=content_hash(content_of("chat", None, messages, config)),
         commit=f"{version}" * 40,
         author="Ada Lovelace",
         message=f"triage v{version}",
@@ -52,14 +50,8 @@ def chat(version: int, messages: list[dict[str, str]], **config: Any) -> Version
 
 
 def text(name: str, version: int, prompt: str) -> VersionUpload:
-    return VersionUpload(
-        name=name,
-        version=version,
-        type="text",
-        prompt=prompt,
-        config={"model": "gpt-4o-mini"},
-        hash=content_hash(content_of("text", prompt, None, {"model": "gpt-4o-mini"})),
-        path=f"prompts/{name}.yaml",
+    return upload(
+        name, version, prompt=prompt, config={"model": "gpt-4o-mini"}, path=f"prompts/{name}.yaml"
     )
 
 

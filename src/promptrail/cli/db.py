@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -10,12 +11,30 @@ from ..errors import RegistryUnavailable
 from .serve import DbOption
 
 app = typer.Typer(help="The registry database's schema (Alembic migrations).", no_args_is_help=True)
+T = TypeVar("T")
 
 
 def _url(db: str | None) -> str:
     from ..store import DEFAULT_DB_URL
 
     return db or DEFAULT_DB_URL
+
+
+def _on_engine(url: str, action: Callable[[Any], T]) -> T:
+    """`action(engine)` on the database; one that cannot be opened is RegistryUnavailable."""
+    from sqlalchemy.exc import OperationalError
+
+    from ..store import Store, redact_url
+
+    store = Store.open(url)
+    try:
+        return action(store.engine)
+    except OperationalError as exc:
+        raise RegistryUnavailable(
+            f"cannot open the database {redact_url(url)}: {exc.orig}"
+        ) from None
+    finally:
+        store.close()
 
 
 @app.command("upgrade")
@@ -26,20 +45,10 @@ def upgrade(
     ] = "head",
 ) -> None:
     """Upgrade the schema (an empty database gets the whole schema)."""
-    from sqlalchemy.exc import OperationalError
-
-    from ..store import Store, migrate, redact_url
+    from ..store import migrate, redact_url
 
     url = _url(db)
-    store = Store.open(url)
-    try:
-        before, after = migrate.upgrade(store.engine, revision)
-    except OperationalError as exc:
-        raise RegistryUnavailable(
-            f"cannot open the database {redact_url(url)}: {exc.orig}"
-        ) from None
-    finally:
-        store.close()
+    before, after = _on_engine(url, lambda engine: migrate.upgrade(engine, revision))
     if before == after:
         print(f"{redact_url(url)}: already at schema {after}")
     else:
@@ -49,20 +58,10 @@ def upgrade(
 @app.command("current")
 def current(db: DbOption = None) -> None:
     """Print the schema revision of the database and the newest this promptrail knows."""
-    from sqlalchemy.exc import OperationalError
-
-    from ..store import Store, migrate, redact_url
+    from ..store import migrate, redact_url
 
     url = _url(db)
-    store = Store.open(url)
-    try:
-        found = migrate.current(store.engine)
-    except OperationalError as exc:
-        raise RegistryUnavailable(
-            f"cannot open the database {redact_url(url)}: {exc.orig}"
-        ) from None
-    finally:
-        store.close()
+    found = _on_engine(url, migrate.current)
     head = migrate.head()
     state = (
         "up to date" if found == head else f"needs `promptrail db upgrade --db {redact_url(url)}`"

@@ -21,12 +21,13 @@ from ._core import (
     BaseClient,
     Key,
     Outcome,
-    backoff,
+    failure_reason,
     fresh,
     interpret,
     request_path,
+    retry_after,
+    timed_out,
 )
-from ._sync import _reason
 from .prompts import ChatPrompt, Prompt, TextPrompt
 
 
@@ -225,7 +226,7 @@ class AsyncClient(BaseClient):
         while True:
             remaining = deadline - monotonic()
             if remaining <= 0:
-                return Outcome("failed", f"no answer within the {budget:.2g} s timeout")
+                return timed_out(budget)
             try:
                 async with asyncio.timeout(remaining):  # a hard bound, slow trickles included
                     response = await http.get(
@@ -235,17 +236,13 @@ class AsyncClient(BaseClient):
                     response.status_code, response.headers.get("etag"), response.content
                 )
             except (TimeoutError, httpx.TimeoutException):
-                return Outcome("failed", f"no answer within the {budget:.2g} s timeout")
+                return timed_out(budget)
             except httpx.HTTPError as exc:
-                outcome = Outcome("failed", _reason(exc), retry=True)
+                outcome = Outcome("failed", failure_reason(exc), retry=True)
             except RuntimeError as exc:  # closed meanwhile by aclose()
                 return Outcome("failed", str(exc))
-            if outcome.retry and attempt:
-                outcome.message += f" ({attempt + 1} attempts)"
-            if not outcome.retry or attempt >= retries:
-                return outcome
-            delay = backoff(attempt)
-            if monotonic() + delay >= deadline:
+            delay = retry_after(outcome, attempt, retries, deadline)
+            if delay is None:
                 return outcome
             await asyncio.sleep(delay)
             attempt += 1

@@ -147,6 +147,31 @@ def backoff(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
 
 
+def timed_out(budget: float) -> Outcome:
+    return Outcome("failed", f"no answer within the {budget:.2g} s timeout")
+
+
+def failure_reason(exc: Exception) -> str:
+    """What went wrong with a request that got no answer, for the error message."""
+    import httpx
+
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({exc})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"the connection broke mid-answer ({exc})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def retry_after(outcome: Outcome, attempt: int, retries: int, deadline: float) -> float | None:
+    """Seconds to wait before trying again, or None: `outcome` is the answer."""
+    if outcome.retry and attempt:
+        outcome.message += f" ({attempt + 1} attempts)"
+    if not outcome.retry or attempt >= retries:
+        return None
+    delay = backoff(attempt)
+    return None if monotonic() + delay >= deadline else delay
+
+
 def retry_delay(failures: int) -> float:
     return min(RETRY_MAX, RETRY_MIN * 2 ** max(0, failures - 1))
 

@@ -24,10 +24,12 @@ from ._core import (
     BaseClient,
     Key,
     Outcome,
-    backoff,
+    failure_reason,
     fresh,
     interpret,
     request_path,
+    retry_after,
+    timed_out,
 )
 from .prompts import ChatPrompt, Prompt, TextPrompt
 
@@ -286,24 +288,20 @@ class Client(BaseClient):
         while True:
             remaining = deadline - monotonic()
             if remaining <= 0:
-                return Outcome("failed", f"no answer within the {budget:.2g} s timeout")
+                return timed_out(budget)
             try:
                 response = http.get(path, params=params, headers=headers, timeout=remaining)
                 outcome = interpret(
                     response.status_code, response.headers.get("etag"), response.content
                 )
             except httpx.TimeoutException:
-                return Outcome("failed", f"no answer within the {budget:.2g} s timeout")
+                return timed_out(budget)
             except httpx.HTTPError as exc:
-                outcome = Outcome("failed", _reason(exc), retry=True)
+                outcome = Outcome("failed", failure_reason(exc), retry=True)
             except RuntimeError as exc:  # closed meanwhile by close()
                 return Outcome("failed", str(exc))
-            if outcome.retry and attempt:
-                outcome.message += f" ({attempt + 1} attempts)"
-            if not outcome.retry or attempt >= retries:
-                return outcome
-            delay = backoff(attempt)
-            if monotonic() + delay >= deadline:
+            delay = retry_after(outcome, attempt, retries, deadline)
+            if delay is None:
                 return outcome
             time.sleep(delay)
             attempt += 1
@@ -342,13 +340,3 @@ class Client(BaseClient):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _reason(exc: Exception) -> str:
-    import httpx
-
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({exc})"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"the connection broke mid-answer ({exc})"
-    return f"{type(exc).__name__}: {exc}"

@@ -9,7 +9,7 @@ split, the variant chosen).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, Self
 
 from ..template import Template, chat_variables, compile_chat, compile_template
 
@@ -49,6 +49,7 @@ def content_hash(type_: str, prompt: str | None, messages: Any, config: Any) -> 
 class _Prompt:
     __slots__ = ("config", "hash", "label", "labels", "name", "source", "tags", "version")
     type: str
+    _content: tuple[str, ...]  # the slots a kind adds, which `_replace` copies as well
 
     name: str
     version: int | None
@@ -68,17 +69,40 @@ class _Prompt:
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
-    def _common(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "labels": self.labels,
-            "tags": self.tags,
-            "config": self.config,
-            "hash": self.hash,
-            "source": self.source,
-            "label": self.label,
-        }
+    def _init(
+        self,
+        name: str,
+        version: int | None,
+        config: Mapping[str, Any] | None,
+        labels: Iterable[str],
+        tags: Iterable[str],
+        hash: str | None,
+        source: Source,
+        label: str | None,
+        **content: Any,
+    ) -> None:
+        """Set the fields both kinds share, and `content` (the prompt text or messages)."""
+        frozen = FrozenDict(config or {})
+        digest = hash or content_hash(
+            self.type, content.get("prompt"), content.get("messages"), frozen
+        )
+        self._set(
+            name=name,
+            version=version,
+            config=frozen,
+            labels=tuple(labels),
+            tags=tuple(tags),
+            hash=digest,
+            source=source,
+            label=label,
+            **content,
+        )
+
+    def _replace(self, **changes: Any) -> Self:
+        copy = type(self).__new__(type(self))
+        fields = (*_Prompt.__slots__, *self._content)
+        copy._set(**({key: getattr(self, key) for key in fields} | changes))
+        return copy
 
     def to_dict(self) -> dict[str, Any]:
         """The registry's JSON shape of this version (what a snapshot stores)."""
@@ -96,6 +120,7 @@ class TextPrompt(_Prompt):
     """A text prompt; `compile(**vars)` returns the filled-in string."""
 
     __slots__ = ("_template", "prompt")
+    _content = __slots__
     type = "text"
     prompt: str
 
@@ -112,18 +137,8 @@ class TextPrompt(_Prompt):
         source: Source = "registry",
         label: str | None = None,
     ):
-        config = FrozenDict(config or {})
-        self._set(
-            name=name,
-            version=version,
-            prompt=prompt,
-            config=config,
-            labels=tuple(labels),
-            tags=tuple(tags),
-            hash=hash or content_hash("text", prompt, None, config),
-            source=source,
-            label=label,
-            _template=None,
+        self._init(
+            name, version, config, labels, tags, hash, source, label, prompt=prompt, _template=None
         )
 
     def compile(self, **variables: Any) -> str:
@@ -138,12 +153,6 @@ class TextPrompt(_Prompt):
     def variables(self) -> tuple[str, ...]:
         return compile_template(self.prompt).variables
 
-    def _replace(self, **changes: Any) -> TextPrompt:
-        values = {**self._common(), "prompt": self.prompt, **changes}
-        copy = TextPrompt.__new__(TextPrompt)
-        copy._set(**values, _template=self._template)
-        return copy
-
     def to_dict(self) -> dict[str, Any]:
         return _wire(self, prompt=self.prompt)
 
@@ -156,6 +165,7 @@ class ChatPrompt(_Prompt):
     """
 
     __slots__ = ("messages",)
+    _content = __slots__
     type = "chat"
     messages: tuple[FrozenDict, ...]
 
@@ -173,18 +183,7 @@ class ChatPrompt(_Prompt):
         label: str | None = None,
     ):
         frozen = tuple(FrozenDict(m) for m in messages)
-        config = FrozenDict(config or {})
-        self._set(
-            name=name,
-            version=version,
-            messages=frozen,
-            config=config,
-            labels=tuple(labels),
-            tags=tuple(tags),
-            hash=hash or content_hash("chat", None, frozen, config),
-            source=source,
-            label=label,
-        )
+        self._init(name, version, config, labels, tags, hash, source, label, messages=frozen)
 
     def compile(self, **variables: Any) -> list[dict[str, Any]]:
         return compile_chat(self.messages, variables, self.name)
@@ -196,12 +195,6 @@ class ChatPrompt(_Prompt):
     @property
     def placeholders(self) -> tuple[str, ...]:
         return tuple(chat_variables(self.messages)[1])
-
-    def _replace(self, **changes: Any) -> ChatPrompt:
-        values = {**self._common(), "messages": self.messages, **changes}
-        copy = ChatPrompt.__new__(ChatPrompt)
-        copy._set(**values)
-        return copy
 
     def to_dict(self) -> dict[str, Any]:
         return _wire(self, messages=[dict(m) for m in self.messages])

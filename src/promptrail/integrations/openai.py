@@ -138,6 +138,14 @@ def _fail(obs: Observation | NoopObservation, exc: BaseException) -> None:
     obs.end()
 
 
+def _returned(obs: Observation | NoopObservation, response: Any, stream: Any, wrap: Any) -> Any:
+    """The response as is (its generation ended), or a stream wrapped to record as it goes."""
+    if stream and not hasattr(response, "choices"):
+        return wrap(response, obs)
+    _finish(obs, response)
+    return response
+
+
 # -- wrappers ----------------------------------------------------------------------------
 
 
@@ -150,10 +158,7 @@ def _sync_method(original: Any, tracer: Tracer | None, stream_usage: bool) -> An
         except BaseException as exc:
             _fail(obs, exc)
             raise
-        if kwargs.get("stream") and not hasattr(response, "choices"):
-            return TracedStream(response, obs)
-        _finish(obs, response)
-        return response
+        return _returned(obs, response, kwargs.get("stream"), TracedStream)
 
     return create
 
@@ -167,10 +172,7 @@ def _async_method(original: Any, tracer: Tracer | None, stream_usage: bool) -> A
         except BaseException as exc:
             _fail(obs, exc)
             raise
-        if kwargs.get("stream") and not hasattr(response, "choices"):
-            return TracedAsyncStream(response, obs)
-        _finish(obs, response)
-        return response
+        return _returned(obs, response, kwargs.get("stream"), TracedAsyncStream)
 
     return create
 
@@ -230,12 +232,19 @@ class _Collector:
         self.obs.end()
 
 
-class TracedStream:
-    """Wraps `openai.Stream`: same iteration, context manager and close(); records as it goes."""
+class _Wrapped:
+    """What both stream wrappers share: the wrapped stream, its collector, its attributes."""
 
     def __init__(self, stream: Any, obs: Observation | NoopObservation):
         self._stream = stream
         self._collector = _Collector(obs)
+
+    def __getattr__(self, name: str) -> Any:  # response, etc.
+        return getattr(self._stream, name)
+
+
+class TracedStream(_Wrapped):
+    """Wraps `openai.Stream`: same iteration, context manager and close(); records as it goes."""
 
     def __iter__(self) -> TracedStream:
         return self
@@ -264,16 +273,9 @@ class TracedStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:  # response, etc.
-        return getattr(self._stream, name)
 
-
-class TracedAsyncStream:
+class TracedAsyncStream(_Wrapped):
     """Wraps `openai.AsyncStream` the same way."""
-
-    def __init__(self, stream: Any, obs: Observation | NoopObservation):
-        self._stream = stream
-        self._collector = _Collector(obs)
 
     def __aiter__(self) -> TracedAsyncStream:
         return self
@@ -301,6 +303,3 @@ class TracedAsyncStream:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)

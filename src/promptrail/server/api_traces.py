@@ -7,9 +7,9 @@ inclusive and `to` exclusive. Lists are paged with `page` (from 1) and `limit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -39,12 +39,11 @@ from ..tracing.wire import (
 from .api_ingest import pricing_of
 from .auth import Principal, require_scope
 from .errors import ERROR_RESPONSES, ApiProblem
-from .state import registry_of
+from .state import read, registry_of
 
 router = APIRouter(prefix="/api/v1", tags=["tracing"])
 Reader = Annotated[Principal, Depends(require_scope("read"))]
 Writer = Annotated[Principal, Depends(require_scope("ingest"))]
-T = TypeVar("T")
 
 Page = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")]
@@ -61,14 +60,19 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-async def _read(request: Request, query: Callable[..., T], *args: Any) -> T:
-    store = registry_of(request).store
+@dataclass(frozen=True)
+class Window:
+    """The `from`/`to` query parameters every list and the metrics take, in UTC."""
 
-    def run() -> T:
-        with store.read() as conn:
-            return query(conn, *args)
+    start: datetime | None
+    end: datetime | None
 
-    return await run_in_threadpool(run)
+
+def _window(from_: From = None, to: To = None) -> Window:
+    return Window(_utc(from_), _utc(to))
+
+
+TimeWindow = Annotated[Window, Depends(_window)]
 
 
 @router.get(
@@ -80,14 +84,13 @@ async def _read(request: Request, query: Callable[..., T], *args: Any) -> T:
 async def traces(
     request: Request,
     _: Reader,
+    window: TimeWindow,
     user_id: str | None = None,
     session_id: str | None = None,
     name: str | None = None,
     tag: Annotated[list[str] | None, Query(description="Repeat for traces with all tags.")] = None,
     prompt_name: Annotated[str | None, Query(description="Traces using this prompt.")] = None,
     prompt_version: Annotated[int | None, Query(description="... at this version.")] = None,
-    from_: From = None,
-    to: To = None,
     has_error: Annotated[
         bool | None, Query(description="Only traces with (true) or without (false) an ERROR.")
     ] = None,
@@ -103,13 +106,13 @@ async def traces(
         tags=tag or [],
         prompt_name=prompt_name,
         prompt_version=prompt_version,
-        start=_utc(from_),
-        end=_utc(to),
+        start=window.start,
+        end=window.end,
         has_error=has_error,
         environment=environment,
         release=release,
     )
-    return await _read(request, list_traces, where, page, limit)
+    return await read(request, list_traces, where, page, limit)
 
 
 @router.get(
@@ -121,7 +124,7 @@ async def traces(
 async def trace(
     request: Request, _: Reader, trace_id: Annotated[str, Path(max_length=64)]
 ) -> TraceDetail:
-    return await _read(request, get_trace, trace_id)
+    return await read(request, get_trace, trace_id)
 
 
 @router.get(
@@ -133,18 +136,22 @@ async def trace(
 async def sessions(
     request: Request,
     _: Reader,
+    window: TimeWindow,
     user_id: str | None = None,
-    from_: From = None,
-    to: To = None,
     page: Page = 1,
     limit: Limit = 50,
 ) -> SessionList:
     def query(conn: Any) -> SessionList:
         return list_sessions(
-            conn, user_id=user_id, start=_utc(from_), end=_utc(to), page=page, limit=limit
+            conn,
+            user_id=user_id,
+            start=window.start,
+            end=window.end,
+            page=page,
+            limit=limit,
         )
 
-    return await _read(request, query)
+    return await read(request, query)
 
 
 @router.get(
@@ -154,7 +161,7 @@ async def sessions(
     summary="A session's traces, oldest first, and its scores",
 )
 async def session(request: Request, _: Reader, session_id: str) -> SessionDetail:
-    return await _read(request, get_session, session_id)
+    return await read(request, get_session, session_id)
 
 
 @router.get(
@@ -166,6 +173,7 @@ async def session(request: Request, _: Reader, session_id: str) -> SessionDetail
 async def scores(
     request: Request,
     _: Reader,
+    window: TimeWindow,
     trace_id: str | None = None,
     observation_id: str | None = None,
     session_id: str | None = None,
@@ -173,8 +181,6 @@ async def scores(
     source: Annotated[str | None, Query(pattern="^(api|sdk|annotation)$")] = None,
     data_type: Annotated[str | None, Query(pattern="^(numeric|boolean|categorical)$")] = None,
     user_id: Annotated[str | None, Query(description="Scores on this user's traces.")] = None,
-    from_: From = None,
-    to: To = None,
     page: Page = 1,
     limit: Limit = 50,
 ) -> ScoreList:
@@ -186,10 +192,10 @@ async def scores(
         source=source,
         data_type=data_type,
         user_id=user_id,
-        start=_utc(from_),
-        end=_utc(to),
+        start=window.start,
+        end=window.end,
     )
-    return await _read(request, list_scores, where, page, limit)
+    return await read(request, list_scores, where, page, limit)
 
 
 @router.post(
@@ -209,7 +215,7 @@ async def create_score(request: Request, body: ScoreBody, _: Writer) -> ScoreOut
     )
     if result.errors:
         raise ApiProblem(400, "invalid", result.errors[0].message)
-    return await _read(request, get_score, body.id)
+    return await read(request, get_score, body.id)
 
 
 @router.get(
@@ -221,7 +227,7 @@ async def create_score(request: Request, body: ScoreBody, _: Writer) -> ScoreOut
 async def score(
     request: Request, _: Reader, score_id: Annotated[str, Path(max_length=64)]
 ) -> ScoreOut:
-    return await _read(request, get_score, score_id)
+    return await read(request, get_score, score_id)
 
 
 @router.get(
@@ -239,10 +245,9 @@ async def score(
 async def get_metrics(
     request: Request,
     _: Reader,
+    window: TimeWindow,
     group_by: Annotated[str, Query(description=" | ".join(GROUPS))] = "model",
     unit: Annotated[str, Query(description=" | ".join(UNITS))] = "generations",
-    from_: From = None,
-    to: To = None,
     score_name: str | None = None,
     name: Annotated[str | None, Query(description="Only this observation (trace) name.")] = None,
     user_id: str | None = None,
@@ -253,8 +258,8 @@ async def get_metrics(
     query = MetricsQuery(
         group_by=group_by,
         unit=unit,
-        start=_utc(from_),
-        end=_utc(to),
+        start=window.start,
+        end=window.end,
         score_name=score_name,
         name=name,
         user_id=user_id,
@@ -262,4 +267,4 @@ async def get_metrics(
         prompt_name=prompt_name,
         environment=environment,
     ).check()
-    return await _read(request, metrics, query)
+    return await read(request, metrics, query)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +17,7 @@ from .cache import ResponseCache
 from .settings import Settings
 
 log = logging.getLogger("promptrail.server")
+T = TypeVar("T")
 
 
 @dataclass
@@ -51,3 +54,14 @@ class Registry:
 
 def registry_of(request: Request) -> Registry:
     return request.app.state.registry  # type: ignore[no-any-return]
+
+
+async def read(request: Request, query: Callable[..., T], *args: Any) -> T:
+    """Run `query(conn, *args)` in one read transaction on a worker thread."""
+    store = registry_of(request).store
+
+    def run() -> T:
+        with store.read() as conn:
+            return query(conn, *args)
+
+    return await run_in_threadpool(run)

@@ -56,6 +56,22 @@ def _counts() -> list[Column[Any]]:
     ]
 
 
+def _generation_counts() -> list[Column[Any]]:
+    return [
+        Column("generations", BigInteger, nullable=False),
+        Column("errors", BigInteger, nullable=False),
+        *_counts(),
+    ]
+
+
+def _sum_and_n(what: str) -> list[Column[Any]]:
+    """`<what>_sum` and `<what>_n`, from which a range's mean comes."""
+    return [
+        Column(f"{what}_sum", Float, nullable=False),
+        Column(f"{what}_n", BigInteger, nullable=False),
+    ]
+
+
 dirty_days = Table(
     "ui_dirty_days",
     metadata,
@@ -77,9 +93,7 @@ models_t = Table(
     metadata,
     Column("day", DAY, primary_key=True),
     Column("model", NAME, primary_key=True),  # '' for generations without a model
-    Column("generations", BigInteger, nullable=False),
-    Column("errors", BigInteger, nullable=False),
-    *_counts(),
+    *_generation_counts(),
 )
 prompts_t = Table(
     "ui_day_prompts",
@@ -87,11 +101,8 @@ prompts_t = Table(
     Column("day", DAY, primary_key=True),
     Column("prompt_name", NAME, primary_key=True),
     Column("prompt_version", Integer, primary_key=True),  # 0 when the version is unknown
-    Column("generations", BigInteger, nullable=False),
-    Column("errors", BigInteger, nullable=False),
-    *_counts(),
-    Column("latency_sum", Float, nullable=False),
-    Column("latency_n", BigInteger, nullable=False),
+    *_generation_counts(),
+    *_sum_and_n("latency"),
 )
 users_t = Table(
     "ui_day_users",
@@ -102,8 +113,7 @@ users_t = Table(
     Column("error_traces", BigInteger, nullable=False),
     Column("generations", BigInteger, nullable=False),
     *_counts(),
-    Column("latency_sum", Float, nullable=False),
-    Column("latency_n", BigInteger, nullable=False),
+    *_sum_and_n("latency"),
 )
 user_scores_t = Table(
     "ui_day_user_scores",
@@ -111,8 +121,7 @@ user_scores_t = Table(
     Column("day", DAY, primary_key=True),
     Column("user_id", NAME, primary_key=True),
     Column("name", NAME, primary_key=True),
-    Column("score_sum", Float, nullable=False),
-    Column("score_n", BigInteger, nullable=False),
+    *_sum_and_n("score"),
 )
 SUMMED = (models_t, prompts_t, users_t, user_scores_t)
 prompt_latency_t = Table(
@@ -130,8 +139,7 @@ prompt_scores_t = Table(
     Column("prompt_name", NAME, primary_key=True),
     Column("prompt_version", Integer, primary_key=True),
     Column("name", NAME, primary_key=True),
-    Column("score_sum", Float, nullable=False),
-    Column("score_n", BigInteger, nullable=False),
+    *_sum_and_n("score"),
 )
 
 
@@ -175,6 +183,27 @@ def _token_sums(o: Any) -> list[Any]:
         func.coalesce(func.sum(o.usage_total), 0).label("total_tokens"),
         func.coalesce(func.sum(o.cost_total), 0.0).label("cost"),
     ]
+
+
+def _generation_sums(o: Any) -> list[Any]:
+    """What `_generation_counts()` holds, summed over generations."""
+    errors = func.sum(case((o.level == "ERROR", 1), else_=0)).label("errors")
+    return [func.count().label("generations"), errors, *_token_sums(o)]
+
+
+def _latency_sums(latency_ms: Any) -> list[Any]:
+    return [
+        func.coalesce(func.sum(latency_ms), 0.0).label("latency_sum"),
+        func.count(latency_ms).label("latency_n"),
+    ]
+
+
+def _score_sums(s: Any) -> list[Any]:
+    return [func.sum(s.value).label("score_sum"), func.count(s.id).label("score_n")]
+
+
+def _version(o: Any) -> Any:
+    return func.coalesce(o.prompt_version, 0).label("prompt_version")
 
 
 def sum_days(conn: Connection, start: datetime, end: datetime | None) -> list[Row]:
@@ -228,13 +257,7 @@ def sum_models(conn: Connection, start: datetime, end: datetime | None) -> list[
     day = _day(conn, o.start_time).label("day")
     model = func.coalesce(o.model, "").label("model")
     rows = conn.execute(
-        select(
-            day,
-            model,
-            func.count().label("generations"),
-            func.sum(case((o.level == "ERROR", 1), else_=0)).label("errors"),
-            *_token_sums(o),
-        )
+        select(day, model, *_generation_sums(o))
         .where(o.type == "generation", *_window(o.start_time, start, end))
         .group_by(day, model)
     )
@@ -252,17 +275,9 @@ def sum_prompts(
 ) -> list[Row]:
     o = obs_t.c
     day = _day(conn, o.start_time).label("day")
-    version = func.coalesce(o.prompt_version, 0).label("prompt_version")
-    keys = [day, o.prompt_name, version]
+    keys = [day, o.prompt_name, _version(o)]
     rows = conn.execute(
-        select(
-            *keys,
-            func.count().label("generations"),
-            func.sum(case((o.level == "ERROR", 1), else_=0)).label("errors"),
-            *_token_sums(o),
-            func.coalesce(func.sum(o.latency_ms), 0.0).label("latency_sum"),
-            func.count(o.latency_ms).label("latency_n"),
-        )
+        select(*keys, *_generation_sums(o), *_latency_sums(o.latency_ms))
         .where(*_generations(o, start, end, prompt))
         .group_by(*keys)
     )
@@ -299,8 +314,7 @@ def sum_users(conn: Connection, start: datetime, end: datetime | None) -> list[R
             user,
             func.count().label("traces"),
             func.sum(_error_trace()).label("errs"),
-            func.coalesce(func.sum(t.latency_ms), 0.0).label("latency_sum"),
-            func.count(t.latency_ms).label("latency_n"),
+            *_latency_sums(t.latency_ms),
         )
         .where(*_window(t.start_time, start, end))
         .group_by(trace_day, user)
@@ -330,13 +344,7 @@ def sum_user_scores(conn: Connection, start: datetime, end: datetime | None) -> 
     day = _day(conn, t.start_time).label("day")
     user = func.coalesce(t.user_id, "").label("user_id")
     rows = conn.execute(
-        select(
-            day,
-            user,
-            s.name,
-            func.sum(s.value).label("score_sum"),
-            func.count(s.id).label("score_n"),
-        )
+        select(day, user, s.name, *_score_sums(s))
         .select_from(traces_t.join(scores_t, s.trace_id == t.id))
         .where(s.value.is_not(None), *_window(t.start_time, start, end))
         .group_by(day, user, s.name)
@@ -350,11 +358,10 @@ def sum_prompt_scores(
     """Sum and count of each score per prompt version (on the generation or its trace)."""
     o, s = obs_t.c, scores_t.c
     day = _day(conn, o.start_time).label("day")
-    version = func.coalesce(o.prompt_version, 0).label("prompt_version")
-    keys = [day, o.prompt_name, version, s.name]
+    keys = [day, o.prompt_name, _version(o), s.name]
     on = and_(s.trace_id == o.trace_id, or_(s.observation_id.is_(None), s.observation_id == o.id))
     rows = conn.execute(
-        select(*keys, func.sum(s.value).label("score_sum"), func.count(s.id).label("score_n"))
+        select(*keys, *_score_sums(s))
         .select_from(obs_t.join(scores_t, on))
         .where(*_generations(o, start, end, prompt), s.value.is_not(None))
         .group_by(*keys)
@@ -377,10 +384,9 @@ def sum_prompt_latency(
     """A latency histogram per day and prompt version."""
     o = obs_t.c
     day = _day(conn, o.start_time).label("day")
-    version = func.coalesce(o.prompt_version, 0).label("prompt_version")
     counts: dict[tuple[str, str, int], Counter[int]] = defaultdict(Counter)
     for r in conn.execute(
-        select(day, o.prompt_name, version, o.latency_ms).where(
+        select(day, o.prompt_name, _version(o), o.latency_ms).where(
             *_generations(o, start, end, prompt), o.latency_ms.is_not(None)
         )
     ):

@@ -77,39 +77,41 @@ def observe(
 
     def decorate(fn: F) -> F:
         label = name or getattr(fn, "__name__", "call")
-        params = _param_names(fn) if capture_input else ()
+        start = _starter(label, as_type, _param_names(fn) if capture_input else (), capture_input)
         if inspect.isasyncgenfunction(fn):
-            wrapper = _async_gen_wrapper(fn, label, as_type, params, capture_input, capture_output)
+            wrapper = _async_gen_wrapper(fn, start, capture_output)
         elif inspect.iscoroutinefunction(fn):
-            wrapper = _async_wrapper(fn, label, as_type, params, capture_input, capture_output)
+            wrapper = _async_wrapper(fn, start, capture_output)
         elif inspect.isgeneratorfunction(fn):
-            wrapper = _gen_wrapper(fn, label, as_type, params, capture_input, capture_output)
+            wrapper = _gen_wrapper(fn, start, capture_output)
         else:
-            wrapper = _sync_wrapper(fn, label, as_type, params, capture_input, capture_output)
+            wrapper = _sync_wrapper(fn, start, capture_output)
         return functools.wraps(fn)(wrapper)  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate
 
 
-def _sync_wrapper(
-    fn: Callable[..., Any],
-    name: str,
-    type_: str,
-    params: tuple[str, ...],
-    capture_input: bool,
-    capture_output: bool,
-) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+Starter = Callable[[tuple[Any, ...], dict[str, Any]], Observation | None]
+
+
+def _starter(name: str, type_: str, params: tuple[str, ...], capture_input: bool) -> Starter:
+    """The first step of every wrapper: a new observation, or None when tracing is off."""
+
+    def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Observation | None:
         tracer = _tracer_mod.active or _tracer_mod.get_tracer()
         if not tracer.enabled:
+            return None
+        call = Call(params, args, kwargs) if capture_input else None
+        return Observation(tracer, current.get(), name, type_, call)
+
+    return start
+
+
+def _sync_wrapper(fn: Callable[..., Any], start: Starter, capture: bool) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        obs = start(args, kwargs)
+        if obs is None:
             return fn(*args, **kwargs)
-        obs = Observation(
-            tracer,
-            current.get(),
-            name,
-            type_,
-            Call(params, args, kwargs) if capture_input else None,
-        )
         token = current.set(obs)
         try:
             result = fn(*args, **kwargs)
@@ -118,7 +120,7 @@ def _sync_wrapper(
             raise
         finally:
             current.reset(token)
-        if capture_output:
+        if capture:
             obs.output = result
         obs.end()
         return result
@@ -126,25 +128,11 @@ def _sync_wrapper(
     return wrapper
 
 
-def _async_wrapper(
-    fn: Callable[..., Any],
-    name: str,
-    type_: str,
-    params: tuple[str, ...],
-    capture_input: bool,
-    capture_output: bool,
-) -> Callable[..., Any]:
+def _async_wrapper(fn: Callable[..., Any], start: Starter, capture: bool) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tracer = _tracer_mod.active or _tracer_mod.get_tracer()
-        if not tracer.enabled:
+        obs = start(args, kwargs)
+        if obs is None:
             return await fn(*args, **kwargs)
-        obs = Observation(
-            tracer,
-            current.get(),
-            name,
-            type_,
-            Call(params, args, kwargs) if capture_input else None,
-        )
         token = current.set(obs)
         try:
             result = await fn(*args, **kwargs)
@@ -153,7 +141,7 @@ def _async_wrapper(
             raise
         finally:
             current.reset(token)
-        if capture_output:
+        if capture:
             obs.output = result
         obs.end()
         return result
@@ -161,25 +149,11 @@ def _async_wrapper(
     return wrapper
 
 
-def _gen_wrapper(
-    fn: Callable[..., Any],
-    name: str,
-    type_: str,
-    params: tuple[str, ...],
-    capture_input: bool,
-    capture_output: bool,
-) -> Callable[..., Any]:
+def _gen_wrapper(fn: Callable[..., Any], start: Starter, capture: bool) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tracer = _tracer_mod.active or _tracer_mod.get_tracer()
-        if not tracer.enabled:
+        obs = start(args, kwargs)
+        if obs is None:
             return fn(*args, **kwargs)
-        obs = Observation(
-            tracer,
-            current.get(),
-            name,
-            type_,
-            Call(params, args, kwargs) if capture_input else None,
-        )
         token = current.set(obs)
         try:
             gen = fn(*args, **kwargs)
@@ -188,9 +162,48 @@ def _gen_wrapper(
             raise
         finally:
             current.reset(token)
-        return _traced_generator(obs, gen, capture_output)
+        return _traced_generator(_Stream(obs, capture), gen)
 
     return wrapper
+
+
+def _async_gen_wrapper(fn: Callable[..., Any], start: Starter, capture: bool) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        obs = start(args, kwargs)
+        if obs is None:
+            return fn(*args, **kwargs)
+        return _traced_async_generator(_Stream(obs, capture), fn(*args, **kwargs))
+
+    return wrapper
+
+
+class _Stream:
+    """The bookkeeping both generator wrappers share: first item, items so far, the end."""
+
+    __slots__ = ("first", "items", "obs")
+
+    def __init__(self, obs: Observation, capture: bool) -> None:
+        self.obs = obs
+        self.items: list[Any] | None = [] if capture else None
+        self.first = True
+
+    def took(self, item: Any) -> None:
+        if self.first:
+            self.first = False
+            if self.obs.type == "generation":  # time to first token
+                self.obs.completion_start_ns = time_ns()
+        if self.items is not None:
+            self.items.append(item)
+
+    def failed(self, exc: BaseException) -> None:
+        if self.items:  # what was produced before the error or the early close
+            self.obs.output = _collected(self.items, None)
+        _fail(self.obs, exc)
+
+    def done(self, result: Any) -> None:
+        if self.items is not None:
+            self.obs.output = _collected(self.items, result)
+        self.obs.end()
 
 
 def _collected(items: list[Any] | None, result: Any) -> Any:
@@ -201,11 +214,10 @@ def _collected(items: list[Any] | None, result: Any) -> Any:
     return items
 
 
-def _traced_generator(obs: Observation, gen: Iterator[Any], capture: bool) -> Any:
-    items: list[Any] | None = [] if capture else None
+def _traced_generator(stream: _Stream, gen: Iterator[Any]) -> Any:
+    obs = stream.obs
     sent: Any = None
     thrown: BaseException | None = None
-    first = True
     try:
         while True:
             token = current.set(obs)
@@ -217,12 +229,7 @@ def _traced_generator(obs: Observation, gen: Iterator[Any], capture: bool) -> An
             finally:
                 current.reset(token)
                 thrown = None
-            if first:
-                first = False
-                if obs.type == "generation":  # time to first token
-                    obs.completion_start_ns = time_ns()
-            if items is not None:
-                items.append(item)
+            stream.took(item)
             try:
                 sent = yield item
             except GeneratorExit:
@@ -235,45 +242,16 @@ def _traced_generator(obs: Observation, gen: Iterator[Any], capture: bool) -> An
             except BaseException as exc:  # thrown in by the consumer: pass it on
                 thrown = exc
     except BaseException as exc:
-        if items:  # what was produced before the error or the early close
-            obs.output = _collected(items, None)
-        _fail(obs, exc)
+        stream.failed(exc)
         raise
-    if items is not None:
-        obs.output = _collected(items, result)
-    obs.end()
+    stream.done(result)
     return result
 
 
-def _async_gen_wrapper(
-    fn: Callable[..., Any],
-    name: str,
-    type_: str,
-    params: tuple[str, ...],
-    capture_input: bool,
-    capture_output: bool,
-) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tracer = _tracer_mod.active or _tracer_mod.get_tracer()
-        if not tracer.enabled:
-            return fn(*args, **kwargs)
-        obs = Observation(
-            tracer,
-            current.get(),
-            name,
-            type_,
-            Call(params, args, kwargs) if capture_input else None,
-        )
-        return _traced_async_generator(obs, fn(*args, **kwargs), capture_output)
-
-    return wrapper
-
-
-async def _traced_async_generator(obs: Observation, agen: AsyncIterator[Any], capture: bool) -> Any:
-    items: list[Any] | None = [] if capture else None
+async def _traced_async_generator(stream: _Stream, agen: AsyncIterator[Any]) -> Any:
+    obs = stream.obs
     sent: Any = None
     thrown: BaseException | None = None
-    first = True
     try:
         while True:
             token = current.set(obs)
@@ -287,12 +265,7 @@ async def _traced_async_generator(obs: Observation, agen: AsyncIterator[Any], ca
             finally:
                 current.reset(token)
                 thrown = None
-            if first:
-                first = False
-                if obs.type == "generation":  # time to first token
-                    obs.completion_start_ns = time_ns()
-            if items is not None:
-                items.append(item)
+            stream.took(item)
             try:
                 sent = yield item
             except GeneratorExit:
@@ -305,10 +278,6 @@ async def _traced_async_generator(obs: Observation, agen: AsyncIterator[Any], ca
             except BaseException as exc:
                 thrown = exc
     except BaseException as exc:
-        if items:
-            obs.output = _collected(items, None)
-        _fail(obs, exc)
+        stream.failed(exc)
         raise
-    if items is not None:
-        obs.output = _collected(items, None)
-    obs.end()
+    stream.done(None)

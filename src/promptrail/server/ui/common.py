@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from ... import __version__
-from ..state import registry_of
+from ..state import read
+
+__all__ = ["read"]  # the pages read the store through here
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RANGES = (1, 7, 30, 90)  # days a page can look back
 DEFAULT_DAYS = 30
 NONE = "\u2013"  # an en dash: shown for a missing number
-T = TypeVar("T")
 
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -41,17 +39,6 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return HTMLResponse(html, status_code=status)
 
 
-async def read(request: Request, query: Callable[[Connection], T]) -> T:
-    """Run `query` in one read transaction on a worker thread."""
-    store = registry_of(request).store
-
-    def run() -> T:
-        with store.read() as conn:
-            return query(conn)
-
-    return await run_in_threadpool(run)
-
-
 def days_param(value: int | None, default: int = DEFAULT_DAYS) -> int:
     return value if value in RANGES else default
 
@@ -65,15 +52,14 @@ def parse_time(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def when(value: str | datetime | None) -> str:
+def when(value: str | datetime | None, form: str = "%Y-%m-%d %H:%M") -> str:
     """`2024-06-01 12:03` (UTC)."""
     moment = parse_time(value)
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return "" if moment is None else moment.astimezone(UTC).strftime(form)
 
 
 def when_seconds(value: str | datetime | None) -> str:
-    moment = parse_time(value)
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return when(value, "%Y-%m-%d %H:%M:%S")
 
 
 def ago(value: str | datetime | None) -> str:
