@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import Problem
 from .promptfile import LoadedPrompt
-from .repo import Commit, HistoryEntry, versions_in_history
+from .repo import Commit, HistoryEntry, last_with_version, versions_in_history
 from .spec import LATEST
 from .wire import (
     LabelMove,
@@ -272,7 +272,8 @@ def _plan_versions(
         if version in known.versions:
             plan.expect.setdefault(name, {})[version] = known.versions[version]
             continue
-        entry = _first_with_version(history, version)
+        # The content last committed under that number (drafts before it do not count).
+        entry = last_with_version(history or (), version)
         if entry is None or entry.prompt is None:
             plan.problems.append(
                 Problem(
@@ -426,15 +427,6 @@ def _origin(history: Sequence[HistoryEntry] | None, version: int, digest: str) -
     for entry in history or ():
         if entry.prompt is not None and entry.version == version and entry.hash == digest:
             return entry.commit
-    return None
-
-
-def _first_with_version(
-    history: Sequence[HistoryEntry] | None, version: int
-) -> HistoryEntry | None:
-    for entry in history or ():
-        if entry.prompt is not None and entry.version == version:
-            return entry
     return None
 
 

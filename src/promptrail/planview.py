@@ -14,28 +14,29 @@ def plural(count: int, word: str) -> str:
 
 
 def summary(plan: Plan) -> str:
-    unchanged = plan.prompts - len(plan.changed_names())
+    changed = len(plan.changed_names())
+    unchanged = f"({plan.prompts - changed} of {plural(plan.prompts, 'prompt')} unchanged)"
     if plan.empty:
         head = f"No changes: the registry matches git ({plural(plan.prompts, 'prompt')})"
     elif plan.preview_label:
+        # One preview content per prompt: previews never create versions.
         head = (
-            f"Preview {plan.preview_label}: {plural(len(plan.versions), 'content')} to upload, "
-            f"{plural(len(plan.labels), 'label change')} ({unchanged} of {plan.prompts} "
-            "prompts unchanged)"
+            f"Preview {plan.preview_label}: {plural(len(plan.versions), 'prompt')} to upload, "
+            f"{plural(len(plan.labels), 'label change')} {unchanged}"
         )
     else:
         parts = [
             f"{plural(len(plan.versions), 'version')} to create",
-            f"{plural(len(plan.labels), 'label change')}",
+            plural(len(plan.labels), "label change"),
         ]
         if plan.metadata:
-            parts.append(plural(len(plan.metadata), "metadata change"))
-        head = "Plan: " + ", ".join(parts) + f" ({unchanged} of {plan.prompts} prompts unchanged)"
+            parts.append(plural(len(plan.metadata), "metadata update"))
+        head = "Plan: " + ", ".join(parts) + f" {unchanged}"
     extra = []
     if plan.kept:
         extra.append(f"{plural(len(plan.kept), 'deleted prompt')} kept")
     if plan.drift:
-        extra.append(plural(len(plan.drift), "drift"))
+        extra.append(plural(len(plan.drift), "drifted version"))
     if plan.problems:
         extra.append(plural(len(plan.problems), "problem"))
     return head + (f"; {', '.join(extra)}" if extra else "") + "."

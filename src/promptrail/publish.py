@@ -17,6 +17,7 @@ from typing import Protocol
 
 from .errors import Conflict, ProblemsFound
 from .plan import Plan, history_needed, make_plan
+from .planview import plural
 from .repo import PromptRepo, PromptSet
 from .wire import PublishRequest, PublishResult, PublishSource, RegistryState
 
@@ -67,7 +68,7 @@ def plan_repo(
         started = time.perf_counter()
         history = repo.history(needed, ref=ref or "HEAD")
         if say:
-            say(f"read the git history of {len(needed)} prompts in {_since(started)}")
+            say(f"read the git history of {plural(len(needed), 'prompt')} in {_since(started)}")
     unreadable = {p.name for p in prompts.problems if p.name}
     plan = make_plan(prompts.prompts, state, history=history, prune=prune, unreadable=unreadable)
     plan.problems[:0] = prompts.problems
@@ -163,7 +164,9 @@ def publish(
     plan = plan_repo(repo, state, ref=ref, prune=prune, progress=progress)
     many = len(plan.changed_names()) >= PROGRESS_THRESHOLD
     if progress and many:
-        progress(f"planned against {len(state.prompts)} registry prompts in {_since(started)}")
+        progress(
+            f"planned against {plural(len(state.prompts), 'registry prompt')} in {_since(started)}"
+        )
     if plan.problems:
         raise ProblemsFound(plan.problems)
     source = source or source_from_env(repo, commit=repo.resolve(ref) if ref else None)
@@ -172,8 +175,9 @@ def publish(
     request = plan.to_request(source, dry_run=dry_run)
     if progress and many:
         progress(
-            f"sending {len(request.versions)} versions, {len(request.labels)} label changes "
-            f"for {len(plan.changed_names())} prompts in one request..."
+            f"sending {plural(len(request.versions), 'version')}, "
+            f"{plural(len(request.labels), 'label change')} "
+            f"for {plural(len(plan.changed_names()), 'prompt')} in one request..."
         )
     started = time.perf_counter()
     result = send(registry, request)

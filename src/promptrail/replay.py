@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from .errors import Problem, ProblemsFound
 from .plan import Plan, apply_request, make_plan
+from .planview import plural
+from .promptfile import LoadedPrompt
 from .publish import Progress, Published, Registry, git_out, send, source_from_env
 from .repo import Commit, PromptRepo
 from .wire import RegistryState
@@ -82,10 +84,14 @@ def replay_history(
             continue
         prompts = repo.load(commit.sha, names=sorted(n for n in changed if n in blobs))
         unreadable = {p.name for p in prompts.problems if p.name}
+        as_of = history
+        pinned = _pins_from_git(prompts.prompts, simulated)
+        if pinned:  # what those numbers meant as of this commit, as its CI publish read it
+            as_of = {**history, **repo.history(pinned, ref=commit.sha)}
         plan = make_plan(
             prompts.prompts,
             simulated,
-            history=history,
+            history=as_of,
             prune=prune,
             names=changed,
             unreadable=unreadable,
@@ -110,12 +116,28 @@ def replay_history(
     return replay
 
 
+def _pins_from_git(prompts: Mapping[str, LoadedPrompt], state: RegistryState) -> list[str]:
+    """Prompts whose labels pin a version the registry lacks: its content comes from git.
+
+    The full history read once may hold later commits; a pin takes the last content its
+    number had *before* the commit being replayed, so these few are read again up to it.
+    """
+    names = []
+    for name, prompt in prompts.items():
+        known = state.prompts.get(name)
+        have = known.versions if known else {}
+        pins = prompt.spec.label_map().values()
+        if any(v != prompt.version and v not in have for v in pins):
+            names.append(name)
+    return sorted(names)
+
+
 def _counts(plan: Plan) -> str:
     parts = []
     if plan.versions:
-        parts.append(f"{len(plan.versions)} version{'s' * (len(plan.versions) != 1)}")
+        parts.append(plural(len(plan.versions), "version"))
     if plan.labels:
-        parts.append(f"{len(plan.labels)} label change{'s' * (len(plan.labels) != 1)}")
+        parts.append(plural(len(plan.labels), "label change"))
     if plan.metadata:
-        parts.append(f"{len(plan.metadata)} metadata")
+        parts.append(plural(len(plan.metadata), "metadata update"))
     return ", ".join(parts)

@@ -406,7 +406,9 @@ class PromptRepo:
     def blob_history(self, ref: str = "HEAD") -> dict[str, list[tuple[Commit, str]]]:
         """Name -> [(commit, blob)] oldest first, for every content a prompt file ever had.
 
-        One `git log` over the prompts folder; no file is parsed.
+        One `git log` over the prompts folder; no file is parsed. A merge commit counts
+        where its file differs from every parent (both sides edited it): that content
+        exists in no other commit (e.g. the merge of a pull request that CI checks out).
         """
         if not self.has_commits():
             return {}
@@ -419,6 +421,7 @@ class PromptRepo:
             "--no-abbrev",
             "-z",
             "--no-renames",
+            "--diff-merges=combined",
             "--topo-order",
             commit,
         ]
@@ -432,19 +435,22 @@ class PromptRepo:
             header, _, raw = chunk.partition("\0")
             sha, author, date, subject = [*header.split("\x1f"), "", "", ""][:4]
             info = Commit(sha, author, date, subject)
-            tokens = raw.lstrip("\n").split("\0")
+            # `:mode mode blob blob status` or, for a merge, `::mode mode mode blob blob blob
+            # status`: the file's new blob is the one before the status either way.
+            tokens = raw.lstrip("\n\0").split("\0")
             for i in range(0, len(tokens) - 1, 2):
                 meta, path = tokens[i], tokens[i + 1]
                 parts = meta.split()
-                if len(parts) < 5 or parts[4].startswith("D"):
-                    continue
+                if len(parts) < 5 or not parts[-2].strip("0"):
+                    continue  # deleted: no blob
+                blob = parts[-2]
                 relative = path[len(prefix) + 1 :] if prefix else path
                 name = name_for(relative)
                 if name is None:
                     continue
                 seen = history.setdefault(name, [])
-                if not seen or seen[-1][1] != parts[3]:
-                    seen.append((info, parts[3]))
+                if not seen or seen[-1][1] != blob:
+                    seen.append((info, blob))
         return history
 
     def history(
@@ -488,10 +494,24 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# What a version number means in git: the *last* content committed under it. A branch
+# may commit drafts of a new version before the final one is merged and published;
+# `validate` (VersionHistory.content) and `publish` (pins, drift) read history the same way.
+
+
 def versions_in_history(entries: Iterable[HistoryEntry]) -> dict[int, str]:
-    """Version number -> content hash, first one seen wins (the number's original content)."""
+    """Version number -> content hash, the last content committed under each number."""
     seen: dict[int, str] = {}
     for entry in entries:
         if entry.prompt is not None:
-            seen.setdefault(entry.prompt.version, entry.prompt.hash)
+            seen[entry.prompt.version] = entry.prompt.hash
     return seen
+
+
+def last_with_version(entries: Iterable[HistoryEntry], version: int) -> HistoryEntry | None:
+    """The last history entry (oldest-first `entries`) whose file had `version`."""
+    found = None
+    for entry in entries:
+        if entry.prompt is not None and entry.prompt.version == version:
+            found = entry
+    return found

@@ -194,3 +194,26 @@ def test_a_remembered_failure_is_raised_fresh_each_time() -> None:
             client.get_prompt("x")
         depths.append(len(traceback.extract_tb(caught.value.__traceback__)))
     assert max(depths) == min(depths)  # no traceback that grows with every call
+
+
+def test_a_pin_serves_the_content_last_committed_under_its_number(git_repo: GitRepo) -> None:
+    # A branch committed a draft of v2 before its final v2; production is pinned to 2.
+    git_repo.write_prompt("pinned", 'version: 1\nprompt: "one"\nlabels: [production]\n')
+    git_repo.commit("v1")
+    git_repo.write_prompt("pinned", 'version: 2\nprompt: "two (draft)"\nlabels: [production]\n')
+    git_repo.commit("draft v2")
+    git_repo.write_prompt("pinned", 'version: 2\nprompt: "two"\nlabels: [production]\n')
+    git_repo.commit("final v2")
+    git_repo.write_prompt(
+        "pinned", 'version: 3\nprompt: "three"\nlabels: {production: 2, staging: 3}\n'
+    )
+    git_repo.commit("v3 on staging")
+
+    served = Client(prompts_dir=git_repo.path).get_prompt("pinned")
+    assert (served.version, served.prompt, served.source) == (2, "two", "folder")
+
+    out = git_repo.path / "snapshot.json"
+    result = run_cli("snapshot", "--from-git", "-o", str(out), cwd=git_repo.path)
+    assert result.exit_code == 0, result.output
+    booted = Client(snapshot=str(out), prompts_dir="").get_prompt("pinned")
+    assert (booted.version, booted.prompt, booted.source) == (2, "two", "snapshot")

@@ -68,3 +68,41 @@ def test_changed_compares_indexes(example_repo: GitRepo) -> None:
     example_repo.remove("prompts/customer-email.yaml")
     example_repo.write_prompt("extra", "version: 1\nprompt: x\n")
     assert repo.changed("HEAD") == ({"extra"}, {"customer-email"}, set())
+
+
+TUNED = """\
+version: 1
+labels: [production]
+prompt: "Hello"
+config:
+  model: m
+  temperature: 0.2
+"""
+
+
+def test_history_has_the_content_a_merge_made(git_repo: GitRepo) -> None:
+    # main retunes the config while a branch rewrites the text, both as version 2: git
+    # merges them cleanly into content that no commit on either side has.
+    git_repo.write_prompt("p", TUNED)
+    git_repo.commit("v1")
+    git_repo.git("checkout", "-q", "-b", "reword")
+    git_repo.write_prompt("p", TUNED.replace("1", "2").replace('"Hello"', '"Hello there"'))
+    git_repo.commit("reword")
+    git_repo.git("checkout", "-q", "main")
+    git_repo.write_prompt("p", TUNED.replace("1", "2").replace("0.2", "0.5"))
+    git_repo.commit("retune")
+    git_repo.git("merge", "-q", "--no-ff", "-m", "merge reword", "reword")
+    repo = PromptRepo(git_repo.path)
+    merged = repo.load()["p"]
+    assert (merged.spec.prompt, merged.spec.config["temperature"]) == ("Hello there", 0.5)
+    history = repo.history(["p"])["p"]
+    messages = [e.commit.message for e in history]  # the two sides in either order
+    assert (messages[0], sorted(messages[1:3]), messages[3:]) == (
+        "v1",
+        ["retune", "reword"],
+        ["merge reword"],
+    )
+    assert (history[-1].commit.sha, history[-1].hash) == (git_repo.head(), merged.hash)
+    git_repo.remove("prompts/p.yaml")
+    git_repo.commit("drop p")  # a deletion is no content
+    assert len(repo.history(["p"])["p"]) == 4

@@ -351,6 +351,15 @@ def test_github_format_prints_workflow_annotations(broken: GitRepo) -> None:
     assert "\n" not in parsed[1][2]
 
 
+def test_github_format_prints_nothing_when_there_is_nothing_to_report(
+    example_repo: GitRepo,
+) -> None:
+    # A step log (and the annotations) stay empty; the exit status says it passed.
+    for args in ((), ("--base", "HEAD~1")):
+        result = run_cli("validate", "--format", "github", *args, cwd=example_repo.path)
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
 def test_github_escaping_follows_workflow_command_rules() -> None:
     from promptrail.report import render_github
 

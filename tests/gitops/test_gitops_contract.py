@@ -363,9 +363,7 @@ def test_8_preview_label_serves_the_branch_and_is_removed_on_close(
     example_repo.commit("PR: draft emails")
     shown = ok(publish(example_repo, api.url, "--preview-label", "pr-123")).stdout
     assert "customer-email\n  + preview of version 2 [" in shown
-    assert (
-        "Preview pr-123: 1 content to upload, 1 label change (3 of 4 prompts unchanged)." in shown
-    )
+    assert "Preview pr-123: 1 prompt to upload, 1 label change (3 of 4 prompts unchanged)." in shown
     preview = api.get("customer-email", label="pr-123")
     assert (preview["version"], preview["hash"]) == (2, file_hash(example_repo, "customer-email"))
     assert preview["prompt"].startswith("Draft a")

@@ -125,6 +125,29 @@ def test_pin_to_version_only_git_has_uploads_it_from_history() -> None:
     assert "pinned by label 'production'" in plan.versions[0].reason
 
 
+def test_a_pin_takes_the_last_content_its_number_had_in_git() -> None:
+    # A branch committed a draft of version 2, then the final text, then moved on to 3.
+    draft = text_prompt("s", 2, "Two (draft)", "{production: 1}")
+    final = text_prompt("s", 2, "Two", "{production: 1}")
+    three = text_prompt("s", 3, "Three", "{production: 2}")
+    history = {
+        "s": [
+            HistoryEntry("s", commit(1), "b1", draft),
+            HistoryEntry("s", commit(2), "b2", final),
+            HistoryEntry("s", commit(3), "b3", three),
+        ]
+    }
+    plan = make_plan({"s": three}, RegistryState(), history=history)
+    assert [(v.version, v.hash, v.origin) for v in plan.versions] == [
+        (2, final.hash, commit(2)),
+        (3, three.hash, commit(3)),
+    ]
+    # Once production moves on, the registry's final v2 is what git says v2 is: no drift.
+    on_three = text_prompt("s", 3, "Three")
+    reg = state(s=PromptState(versions={2: final.hash, 3: three.hash}, labels={"production": 2}))
+    assert make_plan({"s": on_three}, reg, history=history).drift == []
+
+
 def test_pin_to_version_nobody_has_is_a_problem_at_the_label_line() -> None:
     p = text_prompt("s", 2, "Two", "{production: 1, staging: 2}")
     plan = make_plan({"s": p}, RegistryState(), history={"s": []})
@@ -223,6 +246,40 @@ def test_text_and_json_rendering_group_by_prompt() -> None:
     staging = next(c for c in data["labels"] if c["label"] == "staging")
     assert staging["name"] == "b"
     assert (staging["action"], staging["from"], staging["to"]) == ("add", None, 1)
+
+
+def test_counts_read_as_english_for_one_and_for_many() -> None:
+    from promptrail.cli.publish import outcome_line
+    from promptrail.preview import make_preview_plan
+    from promptrail.publish import Published
+    from promptrail.wire import PublishResult, PublishSource
+
+    def tagged(name: str) -> LoadedPrompt:
+        return prompt(name, "version: 1\nprompt: Hi\nlabels: [production]\ntags: [a]\n")
+
+    one = make_plan({"a": tagged("a")}, RegistryState())
+    assert one.render_text().endswith(
+        "Plan: 1 version to create, 1 label change, 1 metadata update (0 of 1 prompt unchanged)."
+    )
+    two = make_plan({"a": tagged("a"), "b": tagged("b")}, RegistryState())
+    assert two.render_text().endswith(
+        "Plan: 2 versions to create, 2 label changes, 2 metadata updates "
+        "(0 of 2 prompts unchanged)."
+    )
+    preview = make_preview_plan({"a": tagged("a")}, RegistryState(), "pr-1")
+    assert preview.render_text().endswith(
+        "Preview pr-1: 1 prompt to upload, 1 label change (0 of 1 prompt unchanged)."
+    )
+    result = PublishResult(
+        publish_id=3,
+        created=[{"name": "a", "version": 1, "hash": "h"}],
+        moved=[{"name": "a", "label": "production", "from": None, "to": 1}],
+        metadata=["a"],
+    )
+    done = Published(one, result, PublishSource(commit="abc1234def"))
+    assert outcome_line(done, dry_run=False) == (
+        "Published #3 from abc1234: 1 version created, 1 label change, 1 metadata update."
+    )
 
 
 def test_apply_request_gives_the_state_a_publish_would_leave() -> None:

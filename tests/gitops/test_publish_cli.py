@@ -24,7 +24,7 @@ def test_plan_text_and_json_say_what_and_why(example_repo: GitRepo, api: Api) ->
     assert "  + label production -> 1: declared in prompts/customer-email.yaml:7" in shown
     assert "pinned by label 'production' (prompts/summarize.yaml:7)" in shown
     assert shown.rstrip().endswith(
-        "Plan: 5 versions to create, 5 label changes, 8 metadata changes "
+        "Plan: 5 versions to create, 5 label changes, 8 metadata updates "
         "(0 of 4 prompts unchanged)."
     )
     data = json.loads(ok(plan(example_repo, api.url, "--format", "json")).stdout)
@@ -132,3 +132,67 @@ def test_version_counts_the_versions_the_registry_knows(git_repo: GitRepo, share
     git_repo.commit("numbered v5")
     ok(publish(git_repo, shared_api.url))
     assert shared_api.served("numbered") == 5
+
+
+TUNED = """\
+version: 1
+labels: [production]
+prompt: "Hello"
+config:
+  model: m
+  temperature: 0.2
+"""
+
+
+def test_a_preview_of_a_merge_commit_names_the_commit_its_content_comes_from(
+    git_repo: GitRepo, shared_api: Api
+) -> None:
+    name = "merge-preview"
+    git_repo.write_prompt(name, TUNED)
+    git_repo.commit("v1")
+    git_repo.git("checkout", "-q", "-b", "reword")
+    git_repo.write_prompt(name, TUNED.replace("1", "2").replace('"Hello"', '"Hello there"'))
+    git_repo.commit("reword")
+    git_repo.git("checkout", "-q", "main")
+    git_repo.write_prompt(name, TUNED.replace("1", "2").replace("0.2", "0.5"))
+    git_repo.commit("retune")
+    # What CI checks out for a pull request: the merge of the branch into its base, here
+    # a clean merge of both edits into content that neither side committed.
+    git_repo.git("checkout", "-q", "--detach")
+    git_repo.git("merge", "-q", "--no-ff", "-m", "Merge reword into main", "reword")
+    merge = git_repo.head()
+    result = ok(publish(git_repo, shared_api.url, "--preview-label", "pr-7", "--dry-run"))
+    assert (
+        f"preview content of prompts/{name}.yaml (kept apart from the version line) "
+        f"(commit {merge[:7]}, Ada Author: 'Merge reword into main')" in result.stdout
+    )
+    assert "(uncommitted)" not in result.stdout
+
+
+def test_a_pin_gets_the_content_last_committed_under_its_number(
+    git_repo: GitRepo, api: Api
+) -> None:
+    git_repo.write_prompt("drafted", text(1, "One"))
+    git_repo.commit("v1")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.write_prompt("drafted", text(2, "Two (draft)", "{production: 1, staging: 2}"))
+    git_repo.commit("v2 draft")
+    git_repo.write_prompt("drafted", text(2, "Two", "{production: 1, staging: 2}"))
+    git_repo.commit("v2 final")
+    git_repo.write_prompt("drafted", text(3, "Three", "{production: 2, staging: 3}"))
+    git_repo.commit("v3 to staging, v2 to production")
+    git_repo.git("checkout", "-q", "main")
+    git_repo.git("merge", "-q", "--no-ff", "-m", "Merge feature", "feature")
+    ok(run_cli("validate", cwd=git_repo.path))  # v2 means its last content: no reuse
+    final = content_hash({"type": "text", "prompt": "Two", "config": {}})
+    # Rebuilding from history (dry run: the registry stays empty) and publishing HEAD agree.
+    replay = ok(publish(git_repo, api.url, "--history", "--dry-run", "--format", "json"))
+    replayed = [v for p in json.loads(replay.stdout)["publishes"] for v in p["versions"]]
+    assert [(v["version"], v["hash"]) for v in replayed if v["version"] == 2] == [(2, final)]
+    ok(publish(git_repo, api.url))
+    assert api.get("drafted", label="production")["prompt"] == "Two"
+    # Once production moves on, the registry's v2 is what git says v2 is: no drift.
+    git_repo.write_prompt("drafted", text(3, "Three"))
+    git_repo.commit("promote v3")
+    ok(publish(git_repo, api.url))
+    ok(plan(git_repo, api.url, "--check"))

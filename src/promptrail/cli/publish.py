@@ -193,8 +193,8 @@ def _replay(
         return
     verb = "would publish" if dry_run else "published"
     print(
-        f"Replayed {replay.commits} commits: {verb} {len(replay.published)} of them "
-        f"({versions} versions, {labels} label changes)"
+        f"Replayed {plural(replay.commits, 'commit')}: {verb} {len(replay.published)} of them "
+        f"({plural(versions, 'version')}, {plural(labels, 'label change')})"
         + (
             f"; {len(replay.skipped)} skipped (their publish would have been refused)"
             if replay.skipped

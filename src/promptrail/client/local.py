@@ -128,10 +128,11 @@ class Folder:
         repo = self.repo()
         if not repo.has_commits():
             return None
-        for entry in repo.history([name]).get(name, []):
-            if entry.prompt is not None and entry.prompt.version == version:
-                return entry.prompt.spec  # the first content that carried the number
-        return None
+        from ..repo import last_with_version
+
+        # The last content committed under the number, as the registry has it.
+        entry = last_with_version(repo.history([name]).get(name, []), version)
+        return entry.prompt.spec if entry is not None and entry.prompt is not None else None
 
 
 def label_map(spec: Any) -> dict[str, int]:

@@ -187,7 +187,7 @@ def from_folder(path: str = ".", labels: list[str] | None = None, ref: str | Non
     A label pinned to an older version (`labels: {production: 1}`) takes that version's
     content from git history; outside a git repository such a label is skipped.
     """
-    from ..repo import PromptRepo
+    from ..repo import PromptRepo, last_with_version
 
     repo = PromptRepo(path)
     loaded = repo.load(ref)
@@ -208,14 +208,8 @@ def from_folder(path: str = ".", labels: list[str] | None = None, ref: str | Non
                 continue
             if history is None:
                 history = repo.history(ref=ref or "HEAD") if repo.has_commits() else {}
-            old = next(
-                (
-                    e.prompt.spec
-                    for e in history.get(name, [])
-                    if e.prompt is not None and e.prompt.version == number
-                ),
-                None,
-            )
+            entry = last_with_version(history.get(name, []), number)
+            old = entry.prompt.spec if entry is not None and entry.prompt is not None else None
             if old is None:
                 where = "git history" if repo.is_git else "the folder (not a git repository)"
                 skipped.append(f"{name}: label {label!r} -> version {number} is not in {where}")
