@@ -43,7 +43,7 @@ class _Both(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path == f"/api/v1/prompts/{NAME}":
-            from promptrail.client.prompts import content_hash
+            from promptrail.content import content_hash, content_of
 
             body = {
                 "name": NAME,
@@ -53,7 +53,7 @@ class _Both(BaseHTTPRequestHandler):
                 "config": {},
                 "labels": ["production"],
                 "tags": [],
-                "hash": content_hash("text", TEXT, None, {}),
+                "hash": content_hash(content_of("text", TEXT, None, {})),
             }
         elif path == f"/api/public/v2/prompts/{NAME}":
             body = {

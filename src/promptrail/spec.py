@@ -6,8 +6,6 @@ Labels, tags and description are metadata and never change the hash.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -21,6 +19,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from .content import canonical_json as canonical_json
+from .content import content_hash as content_hash
+from .content import content_of
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$"
 LABEL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
@@ -130,29 +132,6 @@ class PromptFile(BaseModel):
         if isinstance(self.labels, dict):
             return dict(self.labels)
         return dict.fromkeys(self.labels, self.version)
-
-
-def content_of(
-    type_: str,
-    prompt: str | None,
-    messages: list[dict[str, str]] | None,
-    config: dict[str, Any] | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": type_, "config": config or {}}
-    if type_ == "chat":
-        body["messages"] = messages or []
-    else:
-        body["prompt"] = prompt or ""
-    return body
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def content_hash(content: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of a version's content: YAML style and key order drop out."""
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
 
 class PublishedVersion(BaseModel):

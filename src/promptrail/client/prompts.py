@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NoReturn, Self
 
+from ..content import content_hash, content_of
 from ..template import Template, chat_variables, compile_chat, compile_template
 
 Source = Literal["registry", "cache", "stale", "snapshot", "folder", "fallback"]
@@ -30,20 +31,6 @@ class FrozenDict(dict[str, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenDict, (dict(self),))
-
-
-def content_hash(type_: str, prompt: str | None, messages: Any, config: Any) -> str:
-    """The registry's content hash (spec.content_hash), without importing pydantic."""
-    import hashlib
-    import json
-
-    body: dict[str, Any] = {"type": type_, "config": dict(config or {})}
-    if type_ == "chat":
-        body["messages"] = [dict(m) for m in messages or ()]
-    else:
-        body["prompt"] = prompt or ""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class _Prompt:
@@ -84,7 +71,7 @@ class _Prompt:
         """Set the fields both kinds share, and `content` (the prompt text or messages)."""
         frozen = FrozenDict(config or {})
         digest = hash or content_hash(
-            self.type, content.get("prompt"), content.get("messages"), frozen
+            content_of(self.type, content.get("prompt"), content.get("messages"), frozen)
         )
         self._set(
             name=name,
@@ -106,7 +93,20 @@ class _Prompt:
 
     def to_dict(self) -> dict[str, Any]:
         """The registry's JSON shape of this version (what a snapshot stores)."""
-        raise NotImplementedError
+        return {
+            "name": self.name,
+            "version": self.version,
+            # Each kind has one of the two slots; the other reads as None.
+            **content_of(
+                self.type,
+                getattr(self, "prompt", None),
+                getattr(self, "messages", None),
+                self.config,
+            ),
+            "labels": list(self.labels),
+            "tags": list(self.tags),
+            "hash": self.hash,
+        }
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -153,9 +153,6 @@ class TextPrompt(_Prompt):
     def variables(self) -> tuple[str, ...]:
         return compile_template(self.prompt).variables
 
-    def to_dict(self) -> dict[str, Any]:
-        return _wire(self, prompt=self.prompt)
-
 
 class ChatPrompt(_Prompt):
     """A chat prompt; `compile(**vars)` returns `[{role, content}, ...]`.
@@ -196,24 +193,8 @@ class ChatPrompt(_Prompt):
     def placeholders(self) -> tuple[str, ...]:
         return tuple(chat_variables(self.messages)[1])
 
-    def to_dict(self) -> dict[str, Any]:
-        return _wire(self, messages=[dict(m) for m in self.messages])
-
 
 Prompt = TextPrompt | ChatPrompt
-
-
-def _wire(of: _Prompt, /, **body: Any) -> dict[str, Any]:
-    return {
-        "name": of.name,
-        "version": of.version,
-        "type": of.type,
-        **body,
-        "config": dict(of.config),
-        "labels": list(of.labels),
-        "tags": list(of.tags),
-        "hash": of.hash,
-    }
 
 
 class InvalidPromptData(ValueError):
