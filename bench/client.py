@@ -120,7 +120,7 @@ def _clean_env() -> dict[str, str]:
 
 def start_registry(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     sys.path.insert(0, str(ROOT / "tests"))
-    from promptrail.wire import LabelMove, PublishRequest
+    from promptrail.api.registry import LabelMove, PublishRequest
     from serverproc import ServerProcess
     from uploads import upload
 

@@ -64,9 +64,9 @@ def cli(root: Path, *args: str, cpu: list[float] | None = None) -> Callable[[], 
 
 def in_process(root: Path, what: str) -> Callable[[], object]:
     from promptrail import promptfile, template
-    from promptrail.diff import diff_refs
-    from promptrail.repo import PromptRepo
-    from promptrail.validate import is_error, validate
+    from promptrail.gitops.diff import diff_refs
+    from promptrail.gitops.validate import is_error, validate
+    from promptrail.repo.repository import PromptRepo
 
     def run() -> None:
         promptfile._parsed.clear()  # cold: nothing parsed yet

@@ -42,9 +42,9 @@ def cli_publish(repo: Path, url: str) -> float:
 
 
 def steps(repo: Path, url: str) -> dict[str, float]:
-    from promptrail.publish import plan_repo
-    from promptrail.registry import RegistryClient
-    from promptrail.repo import PromptRepo
+    from promptrail.api.client import RegistryClient
+    from promptrail.gitops.publish import plan_repo
+    from promptrail.repo.repository import PromptRepo
 
     times: dict[str, float] = {}
     started = time.perf_counter()

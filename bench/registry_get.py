@@ -143,7 +143,7 @@ def _wait(port: int, path: str = "/api/v1/health") -> None:
 
 
 def _request(names: list[str], version: int = 1) -> Any:
-    from promptrail.wire import LabelMove, PublishRequest, PublishSource
+    from promptrail.api.registry import LabelMove, PublishRequest, PublishSource
     from uploads import upload
 
     uploads, moves = [], []
@@ -218,8 +218,8 @@ def main() -> None:
     loader = args.loader or ("wrk" if shutil.which("wrk") else "python")
     seconds = 2.0 if args.quick else args.seconds
 
-    from promptrail.registry import RegistryClient
-    from promptrail.wire import LabelMove, PublishRequest
+    from promptrail.api.client import RegistryClient
+    from promptrail.api.registry import LabelMove, PublishRequest
     from serverproc import ServerProcess
     from uploads import upload
 

@@ -30,9 +30,9 @@ from sqlalchemy import func, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from promptrail.api.registry import LabelMove, PublishRequest, PublishSource  # noqa: E402
 from promptrail.store import Store, migrate  # noqa: E402
 from promptrail.store.tracing import observations, scores, trace_tags, traces  # noqa: E402
-from promptrail.wire import LabelMove, PublishRequest, PublishSource  # noqa: E402
 from serverproc import ServerProcess  # noqa: E402
 from uploads import upload  # noqa: E402
 

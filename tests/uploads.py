@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from promptrail.spec import content_hash, content_of
-from promptrail.wire import VersionUpload
+from promptrail.api.registry import VersionUpload
+from promptrail.repo.spec import content_hash, content_of
 
 
 def upload(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from .errors import MissingVariable, TemplateError
+from promptrail.errors import MissingVariable, TemplateError
 
 PLACEHOLDER = "placeholder"
 _SIMPLE_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from promptrail.spec import content_hash, content_of
-from promptrail.wire import LabelMove, PublishRequest
+from promptrail.api.registry import LabelMove, PublishRequest
+from promptrail.repo.spec import content_hash, content_of
 from serverproc import ServerProcess
 from uploads import upload
 

@@ -9,7 +9,7 @@ import pytest
 from promptrail.client import ChatPrompt, TextPrompt
 from promptrail.client.prompts import fallback_prompt, prompt_from_data
 from promptrail.errors import MissingVariable, TemplateError
-from promptrail.spec import content_hash
+from promptrail.repo.spec import content_hash
 
 TEXT = {
     "name": "customer-email",

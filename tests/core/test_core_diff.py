@@ -8,8 +8,8 @@ import re
 import pytest
 
 from conftest import GitRepo, run_cli
-from promptrail.diff import diff_refs
-from promptrail.repo import PromptRepo
+from promptrail.gitops.diff import diff_refs
+from promptrail.repo.repository import PromptRepo
 
 SUMMARIZE = """\
 # comments survive
@@ -207,7 +207,7 @@ def test_text_format_without_tty_has_no_colour(changed_repo: GitRepo) -> None:
 
 
 def test_text_colour_when_a_terminal_asks_for_it(changed_repo: GitRepo) -> None:
-    from promptrail.diffview import render_text
+    from promptrail.gitops.diffview import render_text
 
     text = render_text(diff_refs(PromptRepo(changed_repo.path), "HEAD"), color=True)
     assert "\033[32m+Summarize for {{audience}}" in text
@@ -218,7 +218,7 @@ def test_label_moves_added_and_removed(git_repo: GitRepo) -> None:
     git_repo.commit()
     git_repo.write_prompt("a", "version: 2\nprompt: y\nlabels: {production: 1, staging: 2}\n")
     (item,) = diff_refs(PromptRepo(git_repo.path), "HEAD").prompts
-    from promptrail.diffview import label_text
+    from promptrail.gitops.diffview import label_text
 
     assert [label_text(c) for c in item.labels] == [
         "canary: removed (was v1)",
@@ -248,7 +248,7 @@ def test_diff_parses_only_changed_files(git_repo: GitRepo) -> None:
     git_repo.write_prompt("p3", "version: 2\nprompt: changed\n")
     git_repo.write_prompt("p7", "version: [broken\n")
     git_repo.commit()
-    import promptrail.promptfile as promptfile
+    import promptrail.repo.promptfile as promptfile
 
     promptfile._parsed.clear()
     result = diff_refs(PromptRepo(git_repo.path), "HEAD~1", "HEAD")

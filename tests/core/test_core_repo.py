@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import GitRepo
-from promptrail.repo import PromptRepo, versions_in_history
+from promptrail.repo.repository import PromptRepo, versions_in_history
 
 
 def test_loads_every_prompt_of_the_working_tree(example_repo: GitRepo) -> None:

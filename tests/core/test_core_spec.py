@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptrail.promptfile import LoadedPrompt, parse_prompt
+from promptrail.repo.promptfile import LoadedPrompt, parse_prompt
 
 FLOW = b"""version: 1
 type: chat

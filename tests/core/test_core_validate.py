@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import GitRepo, run_cli
+from promptrail.api.registry import PromptState, RegistryState
 from promptrail.errors import Problem
-from promptrail.repo import PromptRepo
-from promptrail.validate import validate
-from promptrail.wire import PromptState, RegistryState
+from promptrail.gitops.validate import validate
+from promptrail.repo.repository import PromptRepo
 
 TEXT = """\
 version: {version}
@@ -361,7 +361,7 @@ def test_github_format_prints_nothing_when_there_is_nothing_to_report(
 
 
 def test_github_escaping_follows_workflow_command_rules() -> None:
-    from promptrail.report import render_github
+    from promptrail.gitops.report import render_github
 
     problem = Problem("50% off\nnext: line", "prompts/a,b:c.yaml", 3, "template")
     line = render_github([problem]).splitlines()[0]
@@ -380,9 +380,9 @@ def test_unknown_format_is_a_usage_error(example_repo: GitRepo) -> None:
 def test_validate_reads_the_registry_state_from_a_real_server(
     git_repo: GitRepo, tmp_path: Path
 ) -> None:
-    from promptrail.registry import RegistryClient
-    from promptrail.spec import content_hash, content_of
-    from promptrail.wire import PublishRequest, VersionUpload
+    from promptrail.api.client import RegistryClient
+    from promptrail.api.registry import PublishRequest, VersionUpload
+    from promptrail.repo.spec import content_hash, content_of
     from serverproc import ServerProcess
 
     write_text(git_repo, "a", "mine")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from conftest import GitRepo, run_cli
-from promptrail.repo import PromptRepo
-from promptrail.versioning import bump_versions, plan_bumps
+from promptrail.gitops.versioning import bump_versions, plan_bumps
+from promptrail.repo.repository import PromptRepo
 
 STYLED = """\
 # Summaries for the digest.   keep this comment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from promptrail.errors import PromptFileError
-from promptrail.yamlfile import parse_mapping
+from promptrail.repo.yamlfile import parse_mapping
 
 
 @pytest.mark.parametrize(

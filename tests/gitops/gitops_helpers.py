@@ -9,8 +9,8 @@ from urllib.parse import quote
 import httpx
 
 from conftest import CliResult, GitRepo, run_cli
-from promptrail.repo import PromptRepo
-from promptrail.wire import PublishRequest, RegistryState
+from promptrail.api.registry import PublishRequest, RegistryState
+from promptrail.repo.repository import PromptRepo
 
 
 @dataclass

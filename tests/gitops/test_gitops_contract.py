@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from conftest import GitRepo, run_cli
+from promptrail.api.client import RegistryClient
+from promptrail.api.registry import LabelMove, PublishRequest, VersionUpload
 from promptrail.errors import Conflict
-from promptrail.publish import publish as publish_lib
-from promptrail.registry import RegistryClient
-from promptrail.repo import PromptRepo
-from promptrail.spec import content_hash
-from promptrail.wire import LabelMove, PublishRequest, VersionUpload
+from promptrail.gitops.publish import publish as publish_lib
+from promptrail.repo.repository import PromptRepo
+from promptrail.repo.spec import content_hash
 from serverproc import ServerProcess
 
 from .gitops_helpers import Api, file_hash, ok, plan, publish, text

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import textwrap
 
-from promptrail.plan import apply_request, history_needed, make_plan
-from promptrail.promptfile import LoadedPrompt, parse_prompt
-from promptrail.repo import Commit, HistoryEntry
-from promptrail.wire import PromptState, RegistryState
+from promptrail.api.registry import PromptState, RegistryState
+from promptrail.gitops.plan import apply_request, history_needed, make_plan
+from promptrail.repo.promptfile import LoadedPrompt, parse_prompt
+from promptrail.repo.repository import Commit, HistoryEntry
 
 
 def prompt(name: str, text: str) -> LoadedPrompt:
@@ -249,10 +249,10 @@ def test_text_and_json_rendering_group_by_prompt() -> None:
 
 
 def test_counts_read_as_english_for_one_and_for_many() -> None:
+    from promptrail.api.registry import PublishResult, PublishSource
     from promptrail.cli.publish import outcome_line
-    from promptrail.preview import make_preview_plan
-    from promptrail.publish import Published
-    from promptrail.wire import PublishResult, PublishSource
+    from promptrail.gitops.preview import make_preview_plan
+    from promptrail.gitops.publish import Published
 
     def tagged(name: str) -> LoadedPrompt:
         return prompt(name, "version: 1\nprompt: Hi\nlabels: [production]\ntags: [a]\n")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from conftest import GitRepo, run_cli
-from promptrail.spec import content_hash
-from promptrail.wire import PublishRequest, VersionUpload
+from promptrail.api.registry import PublishRequest, VersionUpload
+from promptrail.repo.spec import content_hash
 
 from .gitops_helpers import Api, ok, plan, publish, text
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import run_cli
 from fakes.fake_github import FakeGitHub
-from promptrail.github import MAX_BODY
+from promptrail.gitops.github import MAX_BODY
 
 MARKER = "<!-- promptrail-diff -->"
 

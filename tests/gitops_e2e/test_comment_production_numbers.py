@@ -14,7 +14,7 @@ import pytest
 
 from conftest import GIT_ENV, GitRepo, run_cli
 from fakes.fake_github import FakeGitHub
-from promptrail.prcomment import NOT_REACHABLE
+from promptrail.gitops.prcomment import NOT_REACHABLE
 from serverproc import ServerProcess
 
 MARKER = "<!-- promptrail-diff -->"

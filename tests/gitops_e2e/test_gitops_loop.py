@@ -21,9 +21,9 @@ import pytest
 
 from conftest import GIT_ENV, ROOT, GitRepo
 from fakes.fake_github import FakeGitHub
+from promptrail.api.client import RegistryClient
+from promptrail.api.registry import LabelMove, PublishRequest
 from promptrail.errors import PromptNotFound
-from promptrail.registry import RegistryClient
-from promptrail.wire import LabelMove, PublishRequest
 from serverproc import ServerProcess
 
 from .actions_runner import ActionsRunner, Event, WorkflowRun

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from conftest import GitRepo, run_cli
-from promptrail.init import WORKFLOWS, Change, apply_init, plan_init
+from promptrail.gitops.init import WORKFLOWS, Change, apply_init, plan_init
 
 CREATED = [
     "prompts/welcome.yaml",

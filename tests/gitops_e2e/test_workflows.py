@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, GitRepo, run_cli
-from promptrail.init import WORKFLOWS as INIT_WORKFLOWS
-from promptrail.init import render_workflow
+from promptrail.gitops.init import WORKFLOWS as INIT_WORKFLOWS
+from promptrail.gitops.init import render_workflow
 
 from .actions_runner import VENV_BIN, substitute
 from .workflows import PROJECT_WORKFLOWS, WORKFLOWS_DIR, project_workflow
@@ -43,7 +43,7 @@ def test_project_workflows_are_rendered_from_the_init_templates() -> None:
         current = (WORKFLOWS_DIR / name).read_text(encoding="utf-8")
         assert current == project_workflow(name), (
             f".github/workflows/{name} differs from its template in "
-            "src/promptrail/templates/init/workflows; edit the template, then run "
+            "src/promptrail/gitops/templates/init/workflows; edit the template, then run "
             "`.venv/bin/python tests/gitops_e2e/workflows.py`"
         )
 

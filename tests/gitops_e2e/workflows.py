@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from promptrail.init import render_workflow
+from promptrail.gitops.init import render_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"

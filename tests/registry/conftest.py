@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from conftest import fresh_postgres_database
-from promptrail.registry import RegistryClient
+from promptrail.api.client import RegistryClient
 from serverproc import ServerProcess
 
 MAX_BODY = 200_000  # the shared servers' --max-body-size, so 413 is cheap to provoke

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from promptrail.registry import RegistryClient
-from promptrail.wire import LabelMove, PublishRequest, PublishSource, VersionUpload
+from promptrail.api.client import RegistryClient
+from promptrail.api.registry import LabelMove, PublishRequest, PublishSource, VersionUpload
 from uploads import upload
 
 

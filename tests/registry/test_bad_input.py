@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from promptrail.registry import RegistryClient
+from promptrail.api.client import RegistryClient
 from serverproc import ServerProcess
 
 from .conftest import MAX_BODY

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from promptrail.api.client import RegistryClient
 from promptrail.errors import Conflict, RegistryUnavailable
-from promptrail.registry import RegistryClient
 from serverproc import ServerProcess, free_port
 
 from .conftest import AuthServer

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from promptrail.api.client import RegistryClient
+from promptrail.api.registry import PublishRequest
 from promptrail.errors import Conflict
-from promptrail.registry import RegistryClient
-from promptrail.wire import PublishRequest
 from serverproc import ServerProcess
 
 from .kit import publish_text, request, text_version

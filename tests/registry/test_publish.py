@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from promptrail.api.client import RegistryClient
 from promptrail.errors import Conflict, RegistryError
-from promptrail.registry import RegistryClient
 
 from .kit import publish_text, request, text_version
 

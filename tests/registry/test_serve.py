@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from conftest import fresh_postgres_database, run_cli
-from promptrail.registry import RegistryClient
+from promptrail.api.client import RegistryClient
 from promptrail.store import Store, migrate
 from serverproc import ServerProcess
 

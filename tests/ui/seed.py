@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from promptrail import Client
-from promptrail.registry import RegistryClient
+from promptrail.api.client import RegistryClient
+from promptrail.api.registry import LabelMove, PublishRequest, PublishSource, VersionUpload
 from promptrail.tracing import Tracer
-from promptrail.wire import LabelMove, PublishRequest, PublishSource, VersionUpload
 from uploads import upload
 
 REPO = "https://github.com/acme/support-prompts"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from promptrail.pricing import price_table
 from promptrail.store import Store, migrate
 from promptrail.store import ui_rollup as rollup
 from promptrail.store import ui_sums as sums
 from promptrail.store.ingest import store_events
+from promptrail.store.pricing import price_table
 from promptrail.store.trace_metrics import MetricsQuery, metrics
 
 DAYS_AGO = 3

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
-from ..github import DEFAULT_MARKER, GitHub, pull_request_from_env, with_marker
-from .common import ApiKeyOption, RegistryOption, err
+from promptrail.cli.common import ApiKeyOption, RegistryOption, err
+from promptrail.errors import UsageError
+from promptrail.gitops.github import DEFAULT_MARKER, GitHub, pull_request_from_env, with_marker
 
 
 def command(
@@ -48,7 +48,7 @@ def command(
     if diff is not None and body_file is not None:
         raise UsageError("give --diff or --body-file, not both")
     if diff is not None:
-        from ..prcomment import build_comment
+        from promptrail.gitops.prcomment import build_comment
 
         body = build_comment(path, diff, head or "HEAD", registry=registry, api_key=api_key)
     elif body_file is not None:

@@ -7,15 +7,15 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ..errors import RegistryUnavailable
-from .serve import DbOption
+from promptrail.cli.serve import DbOption
+from promptrail.errors import RegistryUnavailable
 
 app = typer.Typer(help="The registry database's schema (Alembic migrations).", no_args_is_help=True)
 T = TypeVar("T")
 
 
 def _url(db: str | None) -> str:
-    from ..store import DEFAULT_DB_URL
+    from promptrail.store import DEFAULT_DB_URL
 
     return db or DEFAULT_DB_URL
 
@@ -24,7 +24,7 @@ def _on_engine(url: str, action: Callable[[Any], T]) -> T:
     """`action(engine)` on the database; one that cannot be opened is RegistryUnavailable."""
     from sqlalchemy.exc import OperationalError
 
-    from ..store import Store, redact_url
+    from promptrail.store import Store, redact_url
 
     store = Store.open(url)
     try:
@@ -45,7 +45,7 @@ def upgrade(
     ] = "head",
 ) -> None:
     """Upgrade the schema (an empty database gets the whole schema)."""
-    from ..store import migrate, redact_url
+    from promptrail.store import migrate, redact_url
 
     url = _url(db)
     before, after = _on_engine(url, lambda engine: migrate.upgrade(engine, revision))
@@ -58,7 +58,7 @@ def upgrade(
 @app.command("current")
 def current(db: DbOption = None) -> None:
     """Print the schema revision of the database and the newest this promptrail knows."""
-    from ..store import migrate, redact_url
+    from promptrail.store import migrate, redact_url
 
     url = _url(db)
     found = _on_engine(url, migrate.current)

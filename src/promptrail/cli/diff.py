@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
-from ..repo import PromptRepo
-from .common import color_enabled
+from promptrail.cli.common import color_enabled
+from promptrail.errors import UsageError
+from promptrail.repo.repository import PromptRepo
 
 
 def command(
@@ -25,8 +25,8 @@ def command(
     path: Annotated[str, typer.Option("--path", help="Repository root.")] = ".",
 ) -> None:
     """Show prompts added, removed and changed: text, config, labels, variables, breaking."""
-    from ..diff import diff_refs
-    from ..diffview import FORMATS, render
+    from promptrail.gitops.diff import diff_refs
+    from promptrail.gitops.diffview import FORMATS, render
 
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")

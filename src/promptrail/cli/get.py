@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
-from .common import ApiKeyOption, RegistryOption
+from promptrail.cli.common import ApiKeyOption, RegistryOption
+from promptrail.errors import UsageError
 
 
 def command(
@@ -24,7 +24,7 @@ def command(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Fetch a prompt from the registry by label or version and print it."""
-    from ..registry import RegistryClient
+    from promptrail.api.client import RegistryClient
 
     if label is not None and version is not None:
         raise UsageError("give --label or --version, not both")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..init import Change, apply_init, next_steps, plan_init
+from promptrail.gitops.init import Change, apply_init, next_steps, plan_init
 
 
 def command(

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import UsageError
-from ..wire import KeyInfo
-from .common import ApiKeyOption, RegistryOption
-from .serve import DbOption
+from promptrail.api.registry import KeyInfo
+from promptrail.cli.common import ApiKeyOption, RegistryOption
+from promptrail.cli.serve import DbOption
+from promptrail.errors import UsageError
 
 app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 SCOPE_HELP = "read, publish, deploy (protected labels), ingest (traces), admin (keys)."
@@ -29,7 +29,7 @@ class _Direct:
     """The database itself, migrated first (so bootstrapping works before any serve)."""
 
     def __init__(self, url: str):
-        from ..store import Store, migrate, redact_url
+        from promptrail.store import Store, migrate, redact_url
 
         self.store = Store.open(url)
         migrate.ensure_current(self.store.engine, migrate=True, url=redact_url(url))
@@ -51,9 +51,9 @@ class _Direct:
 def _backend(db: str | None, registry: str | None, api_key: str | None) -> Iterator[Any]:
     from sqlalchemy.exc import OperationalError
 
-    from ..errors import RegistryUnavailable
-    from ..registry import RegistryClient
-    from ..store import DEFAULT_DB_URL, redact_url
+    from promptrail.api.client import RegistryClient
+    from promptrail.errors import RegistryUnavailable
+    from promptrail.store import DEFAULT_DB_URL, redact_url
 
     if db is None and registry is None and Path(".promptrail/registry.db").exists():
         db = DEFAULT_DB_URL
@@ -88,7 +88,7 @@ def create(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Create a key; the secret is printed once and only its hash is kept."""
-    from ..store.keys import check_scopes
+    from promptrail.store.keys import check_scopes
 
     scopes = check_scopes([s.strip() for part in scope for s in part.split(",") if s.strip()])
     with _backend(db, registry, api_key) as backend:

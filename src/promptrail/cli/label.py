@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..repo import PromptRepo
+from promptrail.repo.repository import PromptRepo
 
 app = typer.Typer(
     help="Move labels (promote, pin, remove) by editing prompt files.",
@@ -30,7 +30,7 @@ def set_command(
     path: PathOption = ".",
 ) -> None:
     """Point LABEL at VERSION, e.g. `promptrail label set summarize production 2`."""
-    from ..versioning import set_label
+    from promptrail.gitops.versioning import set_label
 
     print(set_label(PromptRepo(path), name, label, version))
 
@@ -38,6 +38,6 @@ def set_command(
 @app.command("rm")
 def remove_command(name: NameArgument, label: LabelArgument, path: PathOption = ".") -> None:
     """Remove LABEL from the prompt (the publish removes it from the registry)."""
-    from ..versioning import remove_label
+    from promptrail.gitops.versioning import remove_label
 
     print(remove_label(PromptRepo(path), name, label))

@@ -13,7 +13,7 @@ import traceback
 
 import typer
 
-from ..errors import ProblemsFound, PromptrailError, UsageError
+from promptrail.errors import ProblemsFound, PromptrailError, UsageError
 
 app = typer.Typer(
     name="promptrail",
@@ -33,36 +33,36 @@ def _root() -> None:
 def _register() -> None:
     # Each subcommand lives in its own module; the import is cheap (heavy work is imported
     # inside the command functions).
-    from . import render
+    from promptrail.cli import render
 
     app.command("render")(render.command)
-    from . import validate
+    from promptrail.cli import validate
 
     app.command("validate")(validate.command)
-    from . import diff
+    from promptrail.cli import diff
 
     app.command("diff")(diff.command)
-    from . import version
+    from promptrail.cli import version
 
     app.command("version")(version.command)
-    from . import label
+    from promptrail.cli import label
 
     app.add_typer(label.app, name="label")
-    from . import schema
+    from promptrail.cli import schema
 
     app.command("schema")(schema.command)
-    from . import plan, publish
+    from promptrail.cli import plan, publish
 
     app.command("plan")(plan.command)
     app.command("publish")(publish.command)
-    from . import comment, init
+    from promptrail.cli import comment, init
 
     app.command("init")(init.command)
     app.command("comment")(comment.command)
-    from . import snapshot
+    from promptrail.cli import snapshot
 
     app.command("snapshot")(snapshot.command)
-    from . import db, get, keys, serve
+    from promptrail.cli import db, get, keys, serve
 
     app.command("serve")(serve.command)
     app.command("get")(get.command)

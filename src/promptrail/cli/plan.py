@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import UsageError
-from .common import ApiKeyOption, PathArgument, RegistryOption, err
+from promptrail.cli.common import ApiKeyOption, PathArgument, RegistryOption, err
+from promptrail.errors import UsageError
 
 if TYPE_CHECKING:
-    from ..plan import Plan
-    from ..registry import RegistryClient
+    from promptrail.api.client import RegistryClient
+    from promptrail.gitops.plan import Plan
 
 
 class Format(StrEnum):
@@ -30,7 +30,7 @@ def registry_client(url: str | None, api_key: str | None) -> Iterator[RegistryCl
         raise UsageError(
             "no registry address: pass --registry http://host:8700 or set PROMPTRAIL_URL"
         )
-    from ..registry import RegistryClient
+    from promptrail.api.client import RegistryClient
 
     client = RegistryClient(url, api_key)
     try:
@@ -59,8 +59,8 @@ def command(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Show what `publish` would do: versions to create, labels to add, move or remove."""
-    from ..publish import plan_repo, stderr_progress
-    from ..repo import PromptRepo
+    from promptrail.gitops.publish import plan_repo, stderr_progress
+    from promptrail.repo.repository import PromptRepo
 
     repo = PromptRepo(path)
     with registry_client(registry, api_key) as client:

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import UsageError
-from ..planview import plural
-from .common import ApiKeyOption, PathArgument, RegistryOption, err
-from .plan import Format, registry_client
+from promptrail.cli.common import ApiKeyOption, PathArgument, RegistryOption, err
+from promptrail.cli.plan import Format, registry_client
+from promptrail.errors import UsageError
+from promptrail.gitops.planview import plural
 
 if TYPE_CHECKING:
-    from ..publish import Published, Registry
-    from ..repo import PromptRepo
+    from promptrail.gitops.publish import Published, Registry
+    from promptrail.repo.repository import PromptRepo
 
 
 def command(
@@ -66,8 +66,8 @@ def command(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Publish the prompts: create new versions and move labels, all or nothing."""
-    from ..publish import publish, stderr_progress
-    from ..repo import PromptRepo
+    from promptrail.gitops.publish import publish, stderr_progress
+    from promptrail.repo.repository import PromptRepo
 
     modes = [
         flag
@@ -86,14 +86,14 @@ def command(
         raise UsageError("--prune and --ref do not apply to preview publishes")
     with registry_client(registry, api_key) as client:
         if remove_preview is not None:
-            from ..preview import remove_preview as remove
+            from promptrail.gitops.preview import remove_preview as remove
 
             done = remove(_optional_repo(path), client, remove_preview, dry_run=dry_run)
         elif history:
             _replay(PromptRepo(path), client, prune=prune, dry_run=dry_run, output=output)
             return
         elif preview_label is not None:
-            from ..preview import publish_preview
+            from promptrail.gitops.preview import publish_preview
 
             done = publish_preview(
                 PromptRepo(path),
@@ -116,8 +116,8 @@ def command(
 
 
 def _optional_repo(path: str) -> PromptRepo | None:
-    from ..errors import GitError
-    from ..repo import PromptRepo
+    from promptrail.errors import GitError
+    from promptrail.repo.repository import PromptRepo
 
     try:
         return PromptRepo(path)
@@ -162,8 +162,8 @@ def outcome_line(done: Published, dry_run: bool) -> str:
 def _replay(
     repo: PromptRepo, client: Registry, *, prune: bool, dry_run: bool, output: Format
 ) -> None:
-    from ..publish import stderr_progress
-    from ..replay import replay_history
+    from promptrail.gitops.publish import stderr_progress
+    from promptrail.gitops.replay import replay_history
 
     replay = replay_history(repo, client, prune=prune, dry_run=dry_run, progress=stderr_progress)
     versions = sum(len(p.plan.versions) for p in replay.published)

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import ProblemsFound, UsageError
-from ..repo import PromptRepo
-from ..template import compile_chat, compile_text
+from promptrail.errors import ProblemsFound, UsageError
+from promptrail.repo.repository import PromptRepo
+from promptrail.template import compile_chat, compile_text
 
 
 def parse_vars(pairs: list[str]) -> dict[str, str]:

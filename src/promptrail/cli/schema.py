@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..spec import LABEL_PATTERN, LATEST, PromptFile
+from promptrail.repo.spec import LABEL_PATTERN, LATEST, PromptFile
 
 DESCRIPTIONS = {
     "version": "Integer >= 1. Bump it when the content (type, prompt/messages, config) "

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import RegistryUnavailable
+from promptrail.errors import RegistryUnavailable
 
 DbOption = Annotated[
     str | None,
@@ -85,8 +85,8 @@ def command(
     import uvicorn
     from sqlalchemy.exc import OperationalError
 
-    from ..server.settings import Settings
-    from ..store import Store, migrate, redact_url
+    from promptrail.server.settings import Settings
+    from promptrail.store import Store, migrate, redact_url
 
     settings = Settings.from_env(
         db_url=db,
@@ -108,7 +108,7 @@ def command(
     finally:
         store.close()
     if prices:  # the tracer's price table: refuse a broken file now, naming its line
-        from ..pricing import file_prices
+        from promptrail.store.pricing import file_prices
 
         file_prices(prices)
         os.environ["PROMPTRAIL_PRICES"] = os.path.abspath(prices)
@@ -116,7 +116,7 @@ def command(
     options = uvicorn_options()
     options["access_log"] = access_log
     if workers == 1:
-        from ..server import create_app
+        from promptrail.server import create_app
 
         app: Any = create_app(settings)
     else:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
-from .common import ApiKeyOption, RegistryOption, err
+from promptrail.cli.common import ApiKeyOption, RegistryOption, err
+from promptrail.errors import UsageError
 
 
 def command(
@@ -45,7 +45,7 @@ def command(
     ] = None,
 ) -> None:
     """Write a snapshot the runtime client serves from when the registry is out of reach."""
-    from ..client.snapshot import from_folder, from_registry, write_snapshot
+    from promptrail.gitops.snapshot import from_folder, from_registry, write_snapshot
 
     if from_git:
         built = from_folder(path, label, ref)

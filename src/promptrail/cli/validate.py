@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
-from .common import ApiKeyOption, RegistryOption
+from promptrail.cli.common import ApiKeyOption, RegistryOption
+from promptrail.errors import UsageError
 
 
 def command(
@@ -28,15 +28,15 @@ def command(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Check prompt files: schema, templates, labels, version rules (exit 1 on errors)."""
-    from ..repo import PromptRepo
-    from ..report import FORMATS, report
-    from ..validate import validate
+    from promptrail.gitops.report import FORMATS, report
+    from promptrail.gitops.validate import validate
+    from promptrail.repo.repository import PromptRepo
 
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     state = None
     if registry:
-        from ..registry import RegistryClient
+        from promptrail.api.client import RegistryClient
 
         with RegistryClient(registry, api_key) as client:
             state = client.state()

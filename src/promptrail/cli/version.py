@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..repo import PromptRepo
-from .common import ApiKeyOption, RegistryOption, err
+from promptrail.cli.common import ApiKeyOption, RegistryOption, err
+from promptrail.repo.repository import PromptRepo
 
 
 def command(
@@ -23,12 +23,12 @@ def command(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Set `version:` of each changed prompt to one above every version it ever had."""
-    from ..versioning import bump_versions, plan_bumps
+    from promptrail.gitops.versioning import bump_versions, plan_bumps
 
     repo = PromptRepo(path)
     known = None
     if registry:  # numbers the registry knows count too (published from another branch)
-        from .plan import registry_client
+        from promptrail.cli.plan import registry_client
 
         with registry_client(registry, api_key) as client:
             state = client.state()

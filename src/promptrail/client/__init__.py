@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._core import DEFAULT_CACHE_TTL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from ._sync import Client
-from .prompts import ChatPrompt, TextPrompt
+from promptrail.client._core import DEFAULT_CACHE_TTL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from promptrail.client._sync import Client
+from promptrail.client.prompts import ChatPrompt, TextPrompt
 
 if TYPE_CHECKING:
-    from ._async import AsyncClient
+    from promptrail.client._async import AsyncClient
 
 __all__ = [
     "DEFAULT_CACHE_TTL",
@@ -33,7 +33,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # asyncio costs ~30 ms to import: only programs that use AsyncClient pay for it.
     if name == "AsyncClient":
-        from ._async import AsyncClient
+        from promptrail.client._async import AsyncClient
 
         return AsyncClient
     raise AttributeError(f"module 'promptrail.client' has no attribute {name!r}")

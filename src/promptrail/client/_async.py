@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from time import monotonic
 from typing import Any
 
-from ..errors import RegistryError
-from ._core import (
+from promptrail.client._core import (
     DEFAULT_CACHE_TTL,
     PRODUCTION,
     BaseClient,
@@ -28,7 +27,8 @@ from ._core import (
     retry_after,
     timed_out,
 )
-from .prompts import ChatPrompt, Prompt, TextPrompt
+from promptrail.client.prompts import ChatPrompt, Prompt, TextPrompt
+from promptrail.errors import RegistryError
 
 
 class AsyncClient(BaseClient):

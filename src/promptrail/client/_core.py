@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from time import monotonic
 from typing import Any
 
-from ..errors import PromptNotFound, RegistryError, RegistryUnavailable, UsageError
-from .local import Folder, Snapshot, SnapshotError, load_snapshot
-from .prompts import InvalidPromptData, Prompt, fallback_prompt, prompt_from_data
+from promptrail.client.local import Folder, Snapshot, SnapshotError, load_snapshot
+from promptrail.client.prompts import InvalidPromptData, Prompt, fallback_prompt, prompt_from_data
+from promptrail.errors import PromptNotFound, RegistryError, RegistryUnavailable, UsageError
 
 PRODUCTION = "production"
 DEFAULT_CACHE_TTL = 60.0  # seconds a fetched prompt is served without asking again

@@ -88,13 +88,13 @@ class Folder:
 
     def repo(self) -> Any:
         if self._repo is None:
-            from ..repo import PromptRepo
+            from promptrail.repo.repository import PromptRepo
 
             self._repo = PromptRepo(self.path)
         return self._repo
 
     def lookup(self, key: tuple[str, str | int], tried: list[str]) -> dict[str, Any] | None:
-        from ..errors import PromptrailError
+        from promptrail.errors import PromptrailError
 
         name, which = key
         try:
@@ -128,7 +128,7 @@ class Folder:
         repo = self.repo()
         if not repo.has_commits():
             return None
-        from ..repo import last_with_version
+        from promptrail.repo.repository import last_with_version
 
         # The last content committed under the number, as the registry has it.
         entry = last_with_version(repo.history([name]).get(name, []), version)

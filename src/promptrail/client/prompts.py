@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NoReturn, Self
 
-from ..content import content_hash, content_of
-from ..template import Template, chat_variables, compile_chat, compile_template
+from promptrail.content import content_hash, content_of
+from promptrail.template import Template, chat_variables, compile_chat, compile_template
 
 Source = Literal["registry", "cache", "stale", "snapshot", "folder", "fallback"]
 SOURCES: tuple[str, ...] = ("registry", "cache", "stale", "snapshot", "folder", "fallback")

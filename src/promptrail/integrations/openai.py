@@ -26,8 +26,8 @@ import inspect
 from time import time_ns
 from typing import Any, TypeVar
 
-from ..tracing.observation import NoopObservation, Observation
-from ..tracing.tracer import Tracer, get_tracer
+from promptrail.tracing.observation import NoopObservation, Observation
+from promptrail.tracing.tracer import Tracer, get_tracer
 
 C = TypeVar("C")
 _NOT_PARAMETERS = {
@@ -95,7 +95,7 @@ def _start(
             prompt=prompt,
         )
     except Exception:
-        from ..tracing.observation import NOOP
+        from promptrail.tracing.observation import NOOP
 
         return NOOP
 

@@ -5,7 +5,7 @@ Imported only by `promptrail serve` and tests; `import promptrail` never loads F
 
 from __future__ import annotations
 
-from .app import RegistryApp, app_from_env, create_app
-from .settings import Settings
+from promptrail.server.app import RegistryApp, app_from_env, create_app
+from promptrail.server.settings import Settings
 
 __all__ = ["RegistryApp", "Settings", "app_from_env", "create_app"]

@@ -20,31 +20,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from .. import __version__
-from ..store import PublishPolicy, Store, migrate, redact_url
-from . import (
-    api_health,
-    api_ingest,  # tracing (registers its tables too)
-    api_keys,
-    api_prices,
-    api_prompts,
-    api_publish,
-    api_traces,
-    errors,
-    ui,  # the web UI at /
-)
-from .cache import Entry, send_entry
-from .settings import Settings
-from .state import Registry
+from promptrail import __version__
+from promptrail.server import errors, ui
+from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
+from promptrail.server.cache import Entry, send_entry
+from promptrail.server.settings import Settings
+from promptrail.server.state import Registry
+from promptrail.store import PublishPolicy, Store, migrate, redact_url
 
 ROUTERS = [
-    api_health.router,
-    api_prompts.router,
-    api_publish.router,
-    api_keys.router,
-    api_ingest.router,
-    api_traces.router,
-    api_prices.router,
+    health.router,
+    prompts.router,
+    publish.router,
+    keys.router,
+    ingest.router,
+    traces.router,
+    prices.router,
 ]
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

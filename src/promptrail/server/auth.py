@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from ..store import Store
-from .errors import ApiProblem
+from promptrail.server.errors import ApiProblem
+from promptrail.store import Store
 
 SCOPES = ("read", "publish", "deploy", "ingest", "admin")
 IMPLIES = {

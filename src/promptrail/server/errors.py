@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ..errors import UsageError
-from ..store import InvalidRequest, NotFound, SchemaError, StoreConflict
-from ..wire import ApiError
+from promptrail.api.registry import ApiError
+from promptrail.errors import UsageError
+from promptrail.store import InvalidRequest, NotFound, SchemaError, StoreConflict
 
 log = logging.getLogger("promptrail.server")
 

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from ..errors import UsageError
-from ..spec import LABEL_RE, PRODUCTION
-from ..store import DEFAULT_DB_URL
+from promptrail.errors import UsageError
+from promptrail.repo.spec import LABEL_RE, PRODUCTION
+from promptrail.store import DEFAULT_DB_URL
 
 ENV_PREFIX = "PROMPTRAIL_"
 TRUE = {"1", "true", "on", "yes"}

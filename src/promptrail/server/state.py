@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from ..store import PublishPolicy, Store
-from .auth import KeyCache
-from .cache import ResponseCache
-from .settings import Settings
+from promptrail.server.auth import KeyCache
+from promptrail.server.cache import ResponseCache
+from promptrail.server.settings import Settings
+from promptrail.store import PublishPolicy, Store
 
 log = logging.getLogger("promptrail.server")
 T = TypeVar("T")

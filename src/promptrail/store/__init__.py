@@ -21,8 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
-from ..errors import UsageError
-from ..wire import (
+from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
     LabelHistory,
@@ -32,12 +31,13 @@ from ..wire import (
     RegistryState,
     VersionList,
 )
-from . import keys as _keys
-from . import publish as _publish
-from . import registry as _registry
-from .errors import InvalidRequest, NotFound, SchemaError, StoreConflict
-from .registry import bump_revision
-from .tables import REVISION_KEY, registry_meta
+from promptrail.errors import UsageError
+from promptrail.store import keys as _keys
+from promptrail.store import publish as _publish
+from promptrail.store import registry as _registry
+from promptrail.store.errors import InvalidRequest, NotFound, SchemaError, StoreConflict
+from promptrail.store.registry import bump_revision
+from promptrail.store.tables import REVISION_KEY, registry_meta
 
 __all__ = [
     "DEFAULT_DB_URL",

@@ -12,13 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
 
-from ..wire import PublishRequest, PublishResult, VersionUpload
-from .errors import InvalidRequest, StoreConflict, summarize
-from .registry import chunks, now
-from .tables import label_history, labels, preview_labels, prompts, publishes, versions
+from promptrail.api.registry import PublishRequest, PublishResult, VersionUpload
+from promptrail.store.errors import InvalidRequest, StoreConflict, summarize
+from promptrail.store.registry import chunks, now
+from promptrail.store.tables import (
+    label_history,
+    labels,
+    preview_labels,
+    prompts,
+    publishes,
+    versions,
+)
 
 if TYPE_CHECKING:
-    from .publish import Checked
+    from promptrail.store.publish import Checked
 
 Key = tuple[str, str]  # (name, label)
 WHOLE_TABLES = 2000  # names in a publish above which Current.load scans whole tables

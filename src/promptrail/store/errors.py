@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Conflict, PromptNotFound, UsageError
+from promptrail.errors import Conflict, PromptNotFound, UsageError
 
 
 class StoreConflict(Conflict):

@@ -22,8 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ..pricing import PriceTable
-from ..tracing.wire import (
+from promptrail.api.tracing import (
     EVENT_ADAPTER,
     EventError,
     IngestBatch,
@@ -31,7 +30,8 @@ from ..tracing.wire import (
     ScoreBody,
     TraceBody,
 )
-from .tracing import observations, scores, trace_tags, traces
+from promptrail.store.pricing import PriceTable
+from promptrail.store.tracing import observations, scores, trace_tags, traces
 
 
 def _insert(conn: Connection, table: Table) -> Any:

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from ..errors import UsageError
-from ..wire import KeyCreated, KeyInfo
-from .errors import NotFound
-from .registry import iso, now
-from .tables import api_keys
+from promptrail.api.registry import KeyCreated, KeyInfo
+from promptrail.errors import UsageError
+from promptrail.store.errors import NotFound
+from promptrail.store.registry import iso, now
+from promptrail.store.tables import api_keys
 
 SCOPES = ("read", "publish", "deploy", "ingest", "admin")
 KEY_PREFIX = "prk_"

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
-from ..pricing import Price, compile_pattern
-from ..tracing.wire import ModelPriceCreate
-from .errors import InvalidRequest, NotFound
-from .ingest import upsert
-from .tracing import model_prices
+from promptrail.api.tracing import ModelPriceCreate
+from promptrail.store.errors import InvalidRequest, NotFound
+from promptrail.store.ingest import upsert
+from promptrail.store.pricing import Price, compile_pattern
+from promptrail.store.tracing import model_prices
 
 
 def api_prices(conn: Connection) -> list[Price]:

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..spec import LABEL_RE, content_hash, content_of, is_valid_name
-from ..wire import LabelMove, PublishRequest, PublishResult, VersionUpload
-from . import registry
-from .changes import Current
-from .errors import InvalidRequest, summarize
+from promptrail.api.registry import LabelMove, PublishRequest, PublishResult, VersionUpload
+from promptrail.repo.spec import LABEL_RE, content_hash, content_of, is_valid_name
+from promptrail.store import registry
+from promptrail.store.changes import Current
+from promptrail.store.errors import InvalidRequest, summarize
 
 if TYPE_CHECKING:
-    from . import Store
+    from promptrail.store import Store
 
 MAX_VERSION = 2**31 - 1
 METADATA_FIELDS = {"tags", "description"}

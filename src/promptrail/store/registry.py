@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
-from ..spec import LATEST, PRODUCTION
-from ..wire import (
+from promptrail.api.registry import (
     LabelEvent,
     LabelHistory,
     PreviewState,
@@ -21,29 +20,15 @@ from ..wire import (
     VersionInfo,
     VersionList,
 )
-from .errors import NotFound
-from .tables import (
-    REVISION_KEY,
-    registry_meta,
-)
-from .tables import (
-    label_history as history_t,
-)
-from .tables import (
-    labels as labels_t,
-)
-from .tables import (
-    preview_labels as previews_t,
-)
-from .tables import (
-    prompts as prompts_t,
-)
-from .tables import (
-    publishes as publishes_t,
-)
-from .tables import (
-    versions as versions_t,
-)
+from promptrail.repo.spec import LATEST, PRODUCTION
+from promptrail.store.errors import NotFound
+from promptrail.store.tables import REVISION_KEY, registry_meta
+from promptrail.store.tables import label_history as history_t
+from promptrail.store.tables import labels as labels_t
+from promptrail.store.tables import preview_labels as previews_t
+from promptrail.store.tables import prompts as prompts_t
+from promptrail.store.tables import publishes as publishes_t
+from promptrail.store.tables import versions as versions_t
 
 CHUNK = 500  # names per IN (...) clause
 

@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import Connection, FromClause, and_, case, func, literal, or_, select
 
-from ..tracing.wire import Metrics, MetricsRow
-from .errors import InvalidRequest
-from .registry import iso
-from .tracing import observations as obs_t
-from .tracing import scores as scores_t
-from .tracing import trace_tags as tags_t
-from .tracing import traces as traces_t
+from promptrail.api.tracing import Metrics, MetricsRow
+from promptrail.store.errors import InvalidRequest
+from promptrail.store.registry import iso
+from promptrail.store.tracing import observations as obs_t
+from promptrail.store.tracing import scores as scores_t
+from promptrail.store.tracing import trace_tags as tags_t
+from promptrail.store.tracing import traces as traces_t
 
 GROUPS = ("model", "user", "tag", "prompt_version", "prompt", "day", "name", "environment")
 UNITS = ("generations", "traces")

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, case, func, select
 
-from ..tracing.wire import (
+from promptrail.api.tracing import (
     CostTotals,
     ObservationOut,
     PageMeta,
@@ -31,12 +31,12 @@ from ..tracing.wire import (
     TraceSummary,
     UsageTotals,
 )
-from .errors import NotFound
-from .registry import iso
-from .tracing import observations as obs_t
-from .tracing import scores as scores_t
-from .tracing import trace_tags as tags_t
-from .tracing import traces as traces_t
+from promptrail.store.errors import NotFound
+from promptrail.store.registry import iso
+from promptrail.store.tracing import observations as obs_t
+from promptrail.store.tracing import scores as scores_t
+from promptrail.store.tracing import trace_tags as tags_t
+from promptrail.store.tracing import traces as traces_t
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from .tables import NAME, Timestamp, metadata
+from promptrail.store.tables import NAME, Timestamp, metadata
 
 ID = String(64)
 LABEL = String(63)

@@ -27,10 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from .registry import now
-from .tables import Timestamp, api_keys, metadata, prompts, publishes, versions
-from .trace_queries import TraceFilter
-from .tracing import traces as traces_t
+from promptrail.store.registry import now
+from promptrail.store.tables import Timestamp, api_keys, metadata, prompts, publishes, versions
+from promptrail.store.trace_queries import TraceFilter
+from promptrail.store.tracing import traces as traces_t
 
 ui_secrets = Table(
     "ui_secrets",

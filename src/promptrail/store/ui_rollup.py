@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import Store
-from .registry import now
-from .ui_sums import (
+from promptrail.store import Store
+from promptrail.store.registry import now
+from promptrail.store.ui_sums import (
     PROMPT_TABLES,
     SUMS,
     Row,

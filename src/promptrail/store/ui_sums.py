@@ -35,11 +35,11 @@ from sqlalchemy import (
     select,
 )
 
-from .tables import NAME, Timestamp, metadata
-from .trace_metrics import _day
-from .tracing import observations as obs_t
-from .tracing import scores as scores_t
-from .tracing import traces as traces_t
+from promptrail.store.tables import NAME, Timestamp, metadata
+from promptrail.store.trace_metrics import _day
+from promptrail.store.tracing import observations as obs_t
+from promptrail.store.tracing import scores as scores_t
+from promptrail.store.tracing import traces as traces_t
 
 LIVE_DAYS = 1  # today is summed from the raw rows on every read
 DAY = String(10)

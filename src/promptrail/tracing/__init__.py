@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import (
+from promptrail.tracing.api import (
     event,
     flush,
     score,
@@ -17,17 +17,17 @@ from .api import (
     update_current_observation,
     update_current_trace,
 )
-from .context import get_current_observation_id, get_current_trace_id
-from .decorators import observe
-from .observation import Observation
-from .tracer import Tracer, configure, get_tracer
+from promptrail.tracing.context import get_current_observation_id, get_current_trace_id
+from promptrail.tracing.decorators import observe
+from promptrail.tracing.observation import Observation
+from promptrail.tracing.tracer import Tracer, configure, get_tracer
 
 _EXPORTERS = ("HttpExporter", "JsonlExporter", "MemoryExporter")
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTERS:  # loaded on demand: they are not needed to record spans
-        from . import exporter
+        from promptrail.tracing import exporter
 
         return getattr(exporter, name)
     raise AttributeError(f"module 'promptrail.tracing' has no attribute {name!r}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .observation import NoopObservation, Observation
-from .tracer import get_tracer
+from promptrail.tracing.observation import NoopObservation, Observation
+from promptrail.tracing.tracer import get_tracer
 
 
 def start_span(name: str, *, input: Any = None, **fields: Any) -> Observation | NoopObservation:

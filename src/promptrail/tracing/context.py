@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .observation import Observation
+    from promptrail.tracing.observation import Observation
 
 current: ContextVar[Observation | None] = ContextVar("promptrail_observation", default=None)
 

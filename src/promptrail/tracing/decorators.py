@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from time import time_ns
 from typing import Any, Literal, TypeVar, overload
 
-from . import tracer as _tracer_mod
-from .context import current
-from .observation import Call, Observation
+from promptrail.tracing import tracer as _tracer_mod
+from promptrail.tracing.context import current
+from promptrail.tracing.observation import Call, Observation
 
 F = TypeVar("F", bound=Callable[..., Any])
 ObservationType = Literal["span", "generation"]

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .context import span_hex, trace_hex
-from .observation import Call, Observation, Score, Trace
-from .serialize import to_jsonable
+from promptrail.tracing.context import span_hex, trace_hex
+from promptrail.tracing.observation import Call, Observation, Score, Trace
+from promptrail.tracing.serialize import to_jsonable
 
 log = logging.getLogger("promptrail.tracing")
 

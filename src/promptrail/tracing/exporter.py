@@ -36,7 +36,7 @@ class Exporter(Protocol):
 
 
 def encode_batch(events: list[dict[str, Any]]) -> bytes:
-    from .. import __version__
+    from promptrail import __version__
 
     body = {"batch": events, "metadata": {"sdk": SDK_NAME, "version": __version__}}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()

@@ -14,10 +14,10 @@ from random import getrandbits
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
-from .context import current, span_hex, trace_hex
+from promptrail.tracing.context import current, span_hex, trace_hex
 
 if TYPE_CHECKING:
-    from .tracer import Tracer
+    from promptrail.tracing.tracer import Tracer
 
 log = logging.getLogger("promptrail.tracing")
 

@@ -22,12 +22,19 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .context import current
-from .observation import NOOP, NoopObservation, Observation, Score, Trace, emit_score
+from promptrail.tracing.context import current
+from promptrail.tracing.observation import (
+    NOOP,
+    NoopObservation,
+    Observation,
+    Score,
+    Trace,
+    emit_score,
+)
 
 if TYPE_CHECKING:
-    from .exporter import Exporter
-    from .worker import Worker
+    from promptrail.tracing.exporter import Exporter
+    from promptrail.tracing.worker import Worker
 
 log = logging.getLogger("promptrail.tracing")
 
@@ -80,8 +87,8 @@ class Tracer:
         self._emit: Callable[[Any], None] = _discard
         if exporter is not None and self.enabled:
             # Imported here so that `import promptrail.tracing` stays small.
-            from .events import EventBuilder
-            from .worker import Worker
+            from promptrail.tracing.events import EventBuilder
+            from promptrail.tracing.worker import Worker
 
             builder = EventBuilder(
                 mask=mask,
@@ -247,7 +254,7 @@ def _env_float(name: str, default: float) -> float:
 
 
 def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Exporter | None:
-    from .exporter import HttpExporter, JsonlExporter
+    from promptrail.tracing.exporter import HttpExporter, JsonlExporter
 
     url = url or os.environ.get("PROMPTRAIL_URL")
     if url:

@@ -18,8 +18,8 @@ import weakref
 from collections import deque
 from typing import Any
 
-from .events import EventBuilder
-from .exporter import Exporter, PermanentError
+from promptrail.tracing.events import EventBuilder
+from promptrail.tracing.exporter import Exporter, PermanentError
 
 log = logging.getLogger("promptrail.tracing")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from . import auth, dashboard, errors, prompts, sessions, traces, users
+from promptrail.server.ui import auth, dashboard, errors, prompts, sessions, traces, users
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ROUTERS = [

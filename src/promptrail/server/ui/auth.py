@@ -21,10 +21,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from ...store.ui_queries import cookie_secret, key_by_id
-from ..auth import ANYONE, Principal, effective
-from ..state import registry_of
-from .common import render, url
+from promptrail.server.auth import ANYONE, Principal, effective
+from promptrail.server.state import registry_of
+from promptrail.server.ui.common import render, url
+from promptrail.store.ui_queries import cookie_secret, key_by_id
 
 COOKIE = "promptrail_session"
 MAX_AGE = 14 * 24 * 3600  # seconds a login lasts

@@ -13,8 +13,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
-from ... import __version__
-from ..state import read
+from promptrail import __version__
+from promptrail.server.state import read
 
 __all__ = ["read"]  # the pages read the store through here
 

@@ -1,6 +1,6 @@
 """A prompt page's work on published versions: diff two, compile one, link to git.
 
-The diff is `promptrail.diff.compare`, the one `promptrail diff` shows in pull requests:
+The diff is `promptrail.gitops.diff.compare`, the one `promptrail diff` shows in pull requests:
 each published body is read back as a prompt file (JSON is YAML) so text, messages,
 config and variables are compared by the same code.
 """
@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...diff import PromptDiff, compare
-from ...diffview import config_text
-from ...errors import PromptrailError
-from ...promptfile import SchemaProblems, parse_prompt
-from ...store.ui_queries import Source
-from ...template import chat_variables, compile_chat, compile_text, variables_of
+from promptrail.errors import PromptrailError
+from promptrail.gitops.diff import PromptDiff, compare
+from promptrail.gitops.diffview import config_text
+from promptrail.repo.promptfile import SchemaProblems, parse_prompt
+from promptrail.store.ui_queries import Source
+from promptrail.template import chat_variables, compile_chat, compile_text, variables_of
 
 PLACEHOLDER = "placeholder"
 

@@ -16,12 +16,12 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ...store import ui_rollup as rollup
-from ...store import ui_sums as sums
-from ..state import registry_of
-from .auth import Viewing
-from .charts import Series, bar_chart, line_chart
-from .common import days_param, ms, read, render, usd
+from promptrail.server.state import registry_of
+from promptrail.server.ui.auth import Viewing
+from promptrail.server.ui.charts import Series, bar_chart, line_chart
+from promptrail.server.ui.common import days_param, ms, read, render, usd
+from promptrail.store import ui_rollup as rollup
+from promptrail.store import ui_sums as sums
 
 router = APIRouter(include_in_schema=False)
 TOP = 10

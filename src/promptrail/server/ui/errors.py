@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ..auth import ANYONE
-from ..state import registry_of
-from .auth import LoginRequired, Refused, Viewer, login_redirect
-from .common import render
+from promptrail.server.auth import ANYONE
+from promptrail.server.state import registry_of
+from promptrail.server.ui.auth import LoginRequired, Refused, Viewer, login_redirect
+from promptrail.server.ui.common import render
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 API_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc")

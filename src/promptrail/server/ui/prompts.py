@@ -15,22 +15,24 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...spec import is_valid_name
-from ...store import NotFound
-from ...store import registry as queries
-from ...store import ui_rollup as rollup
-from ...store import ui_sums as sums
-from ...store.ui_queries import (
-    latest_source,
-    latest_types,
-    prompt_meta,
-    publish_sources,
+from promptrail.api.registry import PromptSummary
+from promptrail.repo.spec import is_valid_name
+from promptrail.server.ui.auth import Viewing
+from promptrail.server.ui.common import days_param, read, render
+from promptrail.server.ui.compare import (
+    commit_url,
+    compile_preview,
+    diff_lines,
+    diff_versions,
+    edit_url,
+    inputs_of,
 )
-from ...wire import PromptSummary
-from .auth import Viewing
-from .common import days_param, read, render
-from .compare import commit_url, compile_preview, diff_lines, diff_versions, edit_url, inputs_of
-from .dashboard import first_day, refresh
+from promptrail.server.ui.dashboard import first_day, refresh
+from promptrail.store import NotFound
+from promptrail.store import registry as queries
+from promptrail.store import ui_rollup as rollup
+from promptrail.store import ui_sums as sums
+from promptrail.store.ui_queries import latest_source, latest_types, prompt_meta, publish_sources
 
 router = APIRouter(include_in_schema=False)
 VAR_PREFIX = "var."

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ...store.trace_queries import get_session, list_sessions
-from ...tracing.wire import TraceSummary
-from .auth import Viewing
-from .common import content_text, messages_in, pretty, read, render
+from promptrail.api.tracing import TraceSummary
+from promptrail.server.ui.auth import Viewing
+from promptrail.server.ui.common import content_text, messages_in, pretty, read, render
+from promptrail.store.trace_queries import get_session, list_sessions
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

@@ -16,14 +16,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from ...store.ingest import new_score_id, store_events
-from ...store.trace_queries import get_trace, list_traces
-from ...store.ui_queries import TraceSearch
-from ...tracing.wire import ObservationOut, ScoreBody, TraceDetail
-from ..api_ingest import pricing_of
-from ..state import registry_of
-from .auth import Refused, Viewer, Viewing, check_same_site
-from .common import ms, parse_time, read, render
+from promptrail.api.tracing import ObservationOut, ScoreBody, TraceDetail
+from promptrail.server.api.ingest import pricing_of
+from promptrail.server.state import registry_of
+from promptrail.server.ui.auth import Refused, Viewer, Viewing, check_same_site
+from promptrail.server.ui.common import ms, parse_time, read, render
+from promptrail.store.ingest import new_score_id, store_events
+from promptrail.store.trace_queries import get_trace, list_traces
+from promptrail.store.ui_queries import TraceSearch
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from ...store import ui_rollup as rollup
-from ...store import ui_sums as sums
-from .auth import Viewing
-from .common import days_param, read, render
-from .dashboard import first_day, mean, refresh
+from promptrail.server.ui.auth import Viewing
+from promptrail.server.ui.common import days_param, read, render
+from promptrail.server.ui.dashboard import first_day, mean, refresh
+from promptrail.store import ui_rollup as rollup
+from promptrail.store import ui_sums as sums
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 100

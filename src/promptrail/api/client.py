@@ -1,0 +1,184 @@
+"""The CLI's client of the registry API: state, publish, get, listings, keys (sync httpx).
+
+    with RegistryClient() as registry:          # PROMPTRAIL_URL, PROMPTRAIL_API_KEY
+        state = registry.state()
+        result = registry.publish(request)
+
+Errors are translated here, at the boundary: 409 -> Conflict, 401/403 -> Unauthorized,
+404 -> PromptNotFound, unreachable / 5xx / not JSON -> RegistryUnavailable, any other 4xx
+-> RegistryError. Each carries the server's message, `status`, and `details` (a list).
+(The runtime client applications use lives in `promptrail.client`.)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from promptrail import __version__
+from promptrail.api.registry import (
+    KeyCreated,
+    KeyInfo,
+    KeyList,
+    LabelHistory,
+    PromptList,
+    PublishRequest,
+    PublishResult,
+    RegistryState,
+    VersionList,
+)
+from promptrail.errors import (
+    Conflict,
+    PromptNotFound,
+    RegistryError,
+    RegistryUnavailable,
+    Unauthorized,
+    UsageError,
+)
+from promptrail.repo.spec import PublishedVersion
+
+__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_URL", "RegistryClient"]
+
+DEFAULT_URL = "http://127.0.0.1:8700"
+DEFAULT_TIMEOUT = 60.0  # a publish of thousands of prompts takes a few seconds
+MAX_QUERY_NAMES = 1500  # characters of names in a query string; more go in a POST body
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.url = (url or os.environ.get("PROMPTRAIL_URL") or DEFAULT_URL).rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            raise UsageError(
+                f"registry address {self.url!r} must start with http:// or https:// "
+                "(--registry or PROMPTRAIL_URL)"
+            )
+        key = api_key if api_key is not None else os.environ.get("PROMPTRAIL_API_KEY")
+        headers = {"user-agent": f"promptrail/{__version__}"}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        self.timeout = timeout
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._request("GET", "/api/v1/health"))
+
+    def state(self, names: list[str] | None = None) -> RegistryState:
+        """What the registry holds (all prompts, or only `names`), as a plan needs it."""
+        if names is None:
+            data = self._request("GET", "/api/v1/state")
+        elif sum(len(n) + 1 for n in names) <= MAX_QUERY_NAMES:
+            data = self._request("GET", "/api/v1/state", params={"names": ",".join(names)})
+        else:
+            data = self._request("POST", "/api/v1/state", json={"names": list(names)})
+        return RegistryState.model_validate(data)
+
+    def publish(self, request: PublishRequest) -> PublishResult:
+        body = request.model_dump(mode="json")
+        return PublishResult.model_validate(self._request("POST", "/api/v1/publish", json=body))
+
+    def get(
+        self, name: str, *, label: str | None = None, version: int | None = None
+    ) -> PublishedVersion:
+        params: dict[str, Any] = {}
+        if label is not None:
+            params["label"] = label
+        if version is not None:
+            params["version"] = version
+        data = self._request("GET", f"/api/v1/prompts/{_path(name)}", params=params)
+        return PublishedVersion.model_validate(data)
+
+    def list_prompts(self) -> PromptList:
+        return PromptList.model_validate(self._request("GET", "/api/v1/prompts"))
+
+    def versions(self, name: str) -> VersionList:
+        return VersionList.model_validate(self._request("GET", f"/api/v1/versions/{_path(name)}"))
+
+    def label_history(self, name: str, label: str | None = None) -> LabelHistory:
+        params = {"label": label} if label else None
+        data = self._request("GET", f"/api/v1/history/{_path(name)}", params=params)
+        return LabelHistory.model_validate(data)
+
+    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
+        body = {"scopes": scopes, "description": description}
+        return KeyCreated.model_validate(self._request("POST", "/api/v1/keys", json=body))
+
+    def list_keys(self) -> list[KeyInfo]:
+        return KeyList.model_validate(self._request("GET", "/api/v1/keys")).keys
+
+    def revoke_key(self, key_id: int) -> KeyInfo:
+        return KeyInfo.model_validate(self._request("DELETE", f"/api/v1/keys/{key_id}"))
+
+    # -- one request, errors translated ----------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise RegistryUnavailable(
+                f"the registry at {self.url} did not answer within {self.timeout:g}s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise RegistryUnavailable(
+                f"cannot reach the registry at {self.url} ({exc}); is `promptrail serve` "
+                "running there? (set --registry or PROMPTRAIL_URL)"
+            ) from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.is_success:
+            if data is None:
+                raise RegistryUnavailable(
+                    f"the registry at {self.url} answered {method} {path} with something that "
+                    "is not JSON (is that address a promptrail registry?)",
+                    response.status_code,
+                )
+            return data
+        raise _error(self.url, response.status_code, data)
+
+
+def _path(name: str) -> str:
+    return quote(name, safe="/")
+
+
+def _error(url: str, status: int, data: Any) -> RegistryError:
+    body = data if isinstance(data, dict) else {}
+    message = str(body.get("message") or f"HTTP {status}")
+    details = body.get("details") if isinstance(body.get("details"), list) else []
+    error: RegistryError
+    if status == 409:
+        error = Conflict(message, status)
+    elif status in (401, 403):
+        error = Unauthorized(f"{message} (registry {url})", status)
+    elif status == 404:
+        error = PromptNotFound(message, status)
+    elif status >= 500 or not body:
+        error = RegistryUnavailable(f"the registry at {url} failed ({status}): {message}", status)
+    else:
+        error = RegistryError(message, status)
+    error.details = details  # type: ignore[attr-defined]
+    error.code = body.get("error")  # type: ignore[attr-defined]
+    return error

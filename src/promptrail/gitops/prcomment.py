@@ -1,0 +1,193 @@
+"""The pull-request comment: the markdown diff, and what production did with each prompt.
+
+For each prompt the pull request changes, the comment shows what the version currently on
+`production` did over the last 7 days (calls, p50 latency, cost per call, average score),
+read from the registry's tracing metrics, and, for a change that breaks callers of
+`production`, which callers (trace names) used the prompt and would break. The numbers
+are a courtesy: when the registry is not configured, not reachable, or keeps no traces,
+the comment says so and is posted all the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from promptrail.gitops.diff import PromptDiff, RepoDiff, diff_refs
+from promptrail.gitops.diffview import render_markdown
+from promptrail.repo.repository import PromptRepo
+from promptrail.repo.spec import PRODUCTION
+
+DAYS = 7
+TIMEOUT = 5.0  # a slow registry must not hold up the pull request
+MAX_CALLERS = 5
+NOT_REACHABLE = "registry not reachable: no production numbers"
+NOT_CONFIGURED = "no registry configured (PROMPTRAIL_URL): no production numbers"
+
+
+@dataclass
+class Numbers:
+    """What one prompt version did over the window; `calls` 0 when nothing was traced."""
+
+    version: int | None  # on production now; None: the prompt has no production label
+    calls: int = 0
+    p50_ms: float | None = None
+    cost: float | None = None
+    avg_score: float | None = None
+    score_count: int = 0
+    callers: list[tuple[str, int]] = field(default_factory=list)  # (trace name, calls)
+
+    @property
+    def cost_per_call(self) -> float | None:
+        return self.cost / self.calls if self.cost is not None and self.calls else None
+
+
+class Unavailable(Exception):
+    """No numbers: the message goes in the comment instead."""
+
+
+def build_comment(
+    path: str,
+    base: str,
+    head: str | None = "HEAD",
+    *,
+    registry: str | None = None,
+    api_key: str | None = None,
+    now: datetime | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
+    diff = diff_refs(PromptRepo(path), base, head)
+    body = render_markdown(diff)
+    section = production_section(diff, registry, api_key, now=now, transport=transport)
+    return body.rstrip("\n") + "\n\n" + section if section else body
+
+
+def production_section(
+    diff: RepoDiff,
+    registry: str | None,
+    api_key: str | None,
+    *,
+    now: datetime | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
+    names = [p.name for p in diff.prompts if p.status != "added" and not p.error]
+    if not names:
+        return ""
+    heading = f"#### Production, last {DAYS} days"
+    if not registry:
+        return f"{heading}\n\n_{NOT_CONFIGURED}_\n"
+    end = now or datetime.now(UTC)
+    start = end - timedelta(days=DAYS)
+    breaking = {p.name for p in diff.breaking}
+    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        with httpx.Client(
+            base_url=registry.rstrip("/"), headers=headers, timeout=TIMEOUT, transport=transport
+        ) as http:
+            numbers = {n: fetch_numbers(http, n, start, end, n in breaking) for n in names}
+    except Unavailable as exc:
+        return f"{heading}\n\n_{NOT_REACHABLE}_ ({exc})\n"
+    return render_section(heading, diff, numbers)
+
+
+def fetch_numbers(
+    http: httpx.Client, name: str, start: datetime, end: datetime, callers: bool
+) -> Numbers:
+    prompt = _get(http, f"/api/v1/prompts/{quote(name)}", {"label": PRODUCTION}, missing=True)
+    if prompt is None:
+        return Numbers(None)
+    numbers = Numbers(int(prompt["version"]))
+    window = {"from": start.isoformat(), "to": end.isoformat(), "prompt_name": name}
+    data = _get(http, "/api/v1/metrics", {"group_by": "prompt_version", **window})
+    for row in data.get("rows", []):
+        if row.get("prompt_name") == name and row.get("prompt_version") == numbers.version:
+            numbers.calls = int(row.get("count") or 0)
+            numbers.p50_ms = row.get("latency_p50_ms")
+            numbers.cost = row.get("cost")
+            numbers.avg_score = row.get("avg_score")
+            numbers.score_count = int(row.get("score_count") or 0)
+    if callers and numbers.calls:
+        data = _get(http, "/api/v1/metrics", {"group_by": "name", "unit": "traces", **window})
+        rows = sorted(data.get("rows", []), key=lambda r: -int(r.get("count") or 0))
+        numbers.callers = [(str(r.get("key") or "(unnamed)"), int(r["count"])) for r in rows]
+    return numbers
+
+
+def _get(http: httpx.Client, url: str, params: dict[str, Any], missing: bool = False) -> Any:
+    try:
+        response = http.get(url, params=params)
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"{http.base_url}: {type(exc).__name__}") from None
+    if response.status_code == 404 and missing:
+        return None
+    if response.status_code in (401, 403):
+        raise Unavailable(f"the key may not read {url} ({response.status_code})")
+    if response.status_code == 404:
+        raise Unavailable(f"{url} is not served by this registry")
+    if response.status_code >= 400:
+        raise Unavailable(f"{url} answered {response.status_code}")
+    try:
+        return response.json()
+    except ValueError:
+        raise Unavailable(f"{url} answered something other than JSON") from None
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def render_section(heading: str, diff: RepoDiff, numbers: dict[str, Numbers]) -> str:
+    out = [
+        heading,
+        "",
+        "What the version on `production` did before this change (the registry's traces).",
+        "",
+        "| prompt | on production | calls | p50 latency | cost / call | avg score |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, n in numbers.items():
+        if n.version is None:
+            out.append(f"| `{name}` | not on production | | | | |")
+            continue
+        if not n.calls:
+            out.append(f"| `{name}` | v{n.version} | no calls traced | | | |")
+            continue
+        score = f"{n.avg_score:.2f} ({n.score_count})" if n.avg_score is not None else "—"
+        out.append(
+            f"| `{name}` | v{n.version} | {n.calls:,} | {_ms(n.p50_ms)} "
+            f"| {_usd(n.cost_per_call)} | {score} |"
+        )
+    warnings = [_breaking_line(p, numbers.get(p.name)) for p in diff.breaking]
+    if warnings:
+        out += ["", "**Callers that would break:**", "", *warnings]
+    return "\n".join(out) + "\n"
+
+
+def _breaking_line(item: PromptDiff, numbers: Numbers | None) -> str:
+    reasons = "; ".join(item.breaking)
+    line = f"- ⚠️ `{item.name}`: {reasons}."
+    if numbers is None or numbers.version is None:
+        return line
+    if not numbers.calls:
+        return line + f" No calls to v{numbers.version} traced in the last {DAYS} days."
+    shown = numbers.callers[:MAX_CALLERS]
+    names = ", ".join(f"`{caller}` ({calls:,} calls)" for caller, calls in shown)
+    more = len(numbers.callers) - len(shown)
+    tail = f" and {more} more" if more > 0 else ""
+    who = f": {names}{tail}" if names else ""
+    return line + f" {numbers.calls:,} calls to v{numbers.version} in the last {DAYS} days{who}."
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"${value:.4f}" if value >= 0.0001 else f"${value:.6f}"

@@ -1,0 +1,517 @@
+"""Prompt files from a folder or from any git ref, and each prompt's git history.
+
+A repository is read in two steps: an *index* (name -> path and git blob id, cheap: no
+YAML is parsed) and a *load* of the names that matter. Comparing two refs compares their
+indexes, so a diff among 10,000 prompts parses only the files that changed. Parsed blobs
+are cached by blob id: the same file content is parsed once per process.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from promptrail.errors import GitError, Problem, PromptFileError
+from promptrail.repo.promptfile import LoadedPrompt, SchemaProblems, git_blob_id, parse_prompt
+from promptrail.repo.spec import is_valid_name
+
+PROMPTS_DIR = "prompts"
+SUFFIXES = (".yaml", ".yml")
+WORKTREE = None  # the `ref` meaning "the files on disk"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A prompt file as git sees it: where it is and which content it has."""
+
+    name: str
+    path: str  # relative to the repository root, posix separators
+    blob: str  # git blob id of the file's bytes
+
+
+@dataclass
+class PromptSet:
+    """The prompts of one ref (or of the working tree), and what could not be read."""
+
+    ref: str | None
+    prompts: dict[str, LoadedPrompt] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> LoadedPrompt:
+        return self.prompts[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.prompts
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    author: str
+    date: str  # ISO 8601
+    message: str  # subject line
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One content a prompt file had in one commit."""
+
+    name: str
+    commit: Commit
+    blob: str
+    prompt: LoadedPrompt | None  # None when that commit's file did not parse
+
+    @property
+    def version(self) -> int | None:
+        return self.prompt.version if self.prompt else None
+
+    @property
+    def hash(self) -> str | None:
+        return self.prompt.hash if self.prompt else None
+
+
+def name_for(relative: str) -> str | None:
+    """`support/triage.yaml` -> `support/triage`; None for files that are not prompts."""
+    for suffix in SUFFIXES:
+        if relative.endswith(suffix):
+            return relative[: -len(suffix)]
+    return None
+
+
+class PromptRepo:
+    """A prompts folder, inside a git repository or not.
+
+    `root` is the folder that holds `prompts/` (or the prompts folder itself when it has
+    no `prompts/` child). Git operations need the folder to be inside a git work tree.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ".", prompts_dir: str = PROMPTS_DIR):
+        path = Path(path).resolve()
+        if not path.exists():
+            raise GitError(f"{path}: no such folder")
+        if path.is_file():
+            raise GitError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
+        self.prompts_path = path / prompts_dir if (path / prompts_dir).is_dir() else path
+        self._git: Any = None
+        self._git_root: Path | None = None
+        self._looked_for_git = False
+        self._trees: dict[str, list[tuple[str, str, str]]] = {}  # commit -> files (immutable)
+
+    # -- git plumbing -------------------------------------------------------------------
+
+    @property
+    def git_root(self) -> Path | None:
+        if not self._looked_for_git:
+            self._looked_for_git = True
+            try:
+                out = subprocess.run(
+                    ["git", "rev-parse", "--show-toplevel"],
+                    cwd=self.prompts_path,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+            except FileNotFoundError:
+                return None
+            if out.returncode == 0:
+                self._git_root = Path(out.stdout.strip()).resolve()
+        return self._git_root
+
+    @property
+    def is_git(self) -> bool:
+        return self.git_root is not None
+
+    @property
+    def git(self) -> Any:
+        """The GitPython Repo (imported on first use: it costs ~100 ms)."""
+        if self._git is None:
+            root = self.require_git()
+            import git
+
+            self._git = git.Repo(root)
+        return self._git
+
+    def require_git(self) -> Path:
+        root = self.git_root
+        if root is None:
+            raise GitError(
+                f"{self.prompts_path} is not inside a git repository "
+                "(run `git init` there, or compare folders without refs)"
+            )
+        return root
+
+    @property
+    def prompts_rel(self) -> str:
+        """The prompts folder relative to the git root ('' when it is the root)."""
+        rel = self.prompts_path.relative_to(self.require_git()).as_posix()
+        return "" if rel == "." else rel
+
+    def _git_out(self, *args: str, input: bytes | None = None) -> bytes:
+        root = self.require_git()
+        proc = subprocess.run(
+            ["git", *args], cwd=root, input=input, capture_output=True, check=False
+        )
+        if proc.returncode != 0:
+            detail = proc.stderr.decode(errors="replace").strip()
+            raise GitError(f"git {' '.join(args[:2])}: {detail}")
+        return proc.stdout
+
+    def resolve(self, ref: str) -> str:
+        """The commit id a ref names; GitError naming the ref when there is none."""
+        self.require_git()
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=self.git_root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise GitError(
+                f"unknown git ref {ref!r}: no branch, tag or commit by that name "
+                "(in CI, fetch it first: `git fetch origin <branch>`, "
+                "or check out with fetch-depth: 0)"
+            )
+        return proc.stdout.strip()
+
+    def has_commits(self) -> bool:
+        if not self.is_git:
+            return False
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=self.git_root,
+            capture_output=True,
+            check=False,
+        )
+        return proc.returncode == 0
+
+    def read_blobs(self, blobs: Iterable[str]) -> dict[str, bytes]:
+        """Many blobs in one `git cat-file --batch` call."""
+        wanted = list(dict.fromkeys(blobs))
+        if not wanted:
+            return {}
+        out = self._git_batch(("\n".join(wanted) + "\n").encode())
+        result: dict[str, bytes] = {}
+        pos = 0
+        for blob in wanted:
+            header_end = out.index(b"\n", pos)
+            header = out[pos:header_end].split()
+            if len(header) < 3:
+                raise GitError(f"git cat-file: object {blob} is missing")
+            size = int(header[2])
+            start = header_end + 1
+            result[blob] = out[start : start + size]
+            pos = start + size + 1
+        return result
+
+    def _git_batch(self, request: bytes) -> bytes:
+        """`git cat-file --batch` through temp files: for megabytes of blobs, pipes read
+        and written by `communicate()` cost more than git itself."""
+        root = self.require_git()
+        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout:
+            stdin.write(request)
+            stdin.seek(0)
+            proc = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                cwd=root,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+            if proc.returncode != 0:
+                detail = proc.stderr.decode(errors="replace").strip()
+                raise GitError(f"git cat-file: {detail}")
+            stdout.seek(0)
+            return stdout.read()
+
+    # -- indexes --------------------------------------------------------------------------
+
+    def index(self, ref: str | None = WORKTREE) -> tuple[dict[str, Entry], list[Problem]]:
+        """Name -> Entry for every prompt file at `ref` (None: the working tree)."""
+        files = self._worktree_files() if ref is None else self._ref_files(ref)
+        entries: dict[str, Entry] = {}
+        problems: list[Problem] = []
+        by_name: dict[str, str] = {}
+        for relative, path, blob in files:
+            name = name_for(relative)
+            if name is None:
+                continue
+            if not is_valid_name(name):
+                problems.append(
+                    Problem(
+                        f"{name!r} is not a valid prompt name: use lowercase letters, digits, "
+                        "`-`, `_`, `.` and `/` for folders (rename the file)",
+                        path,
+                        None,
+                        "name",
+                        name,
+                    )
+                )
+                continue
+            if name in by_name:
+                problems.append(
+                    Problem(
+                        f"two files define prompt {name!r}: {by_name[name]} and {path} "
+                        "(keep one of them)",
+                        path,
+                        None,
+                        "name-clash",
+                        name,
+                    )
+                )
+                continue
+            by_name[name] = path
+            entries[name] = Entry(name, path, blob)
+        return entries, problems
+
+    def _relative_display(self, file: Path) -> str:
+        base = self.git_root or self.prompts_path.parent
+        try:
+            return file.relative_to(base).as_posix()
+        except ValueError:
+            return file.as_posix()
+
+    def _worktree_files(self) -> list[tuple[str, str, str]]:
+        if not self.prompts_path.is_dir():
+            return []
+        # String operations, not pathlib: this runs for every file of a large repository.
+        root = str(self.prompts_path)
+        display = self._relative_display(self.prompts_path)
+        display = "" if display == "." else display + "/"
+        files = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            folder = dirpath[len(root) + 1 :].replace(os.sep, "/")
+            folder = folder + "/" if folder else ""
+            for filename in sorted(filenames):
+                if not filename.endswith(SUFFIXES):
+                    continue
+                relative = folder + filename
+                files.append((relative, display + relative, ""))
+        return files
+
+    def _ref_files(self, ref: str) -> list[tuple[str, str, str]]:
+        commit = self.resolve(ref)
+        if commit not in self._trees:
+            self._trees[commit] = self._list_tree(commit)
+        return self._trees[commit]
+
+    def _list_tree(self, commit: str) -> list[tuple[str, str, str]]:
+        prefix = self.prompts_rel
+        args = ["ls-tree", "-r", "-z", "--full-tree", commit]
+        if prefix:
+            args += ["--", prefix]
+        out = self._git_out(*args)
+        files = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path_bytes = record.partition(b"\t")
+            _mode, kind, blob = meta.split()
+            if kind != b"blob":
+                continue
+            path = path_bytes.decode()
+            relative = path[len(prefix) + 1 :] if prefix else path
+            files.append((relative, path, blob.decode()))
+        return files
+
+    # -- loading --------------------------------------------------------------------------
+
+    def load(self, ref: str | None = WORKTREE, names: Iterable[str] | None = None) -> PromptSet:
+        """Parse the prompts at `ref` (all, or only `names`); problems are collected, not raised."""
+        entries, problems = self.index(ref)
+        wanted = entries if names is None else {n: entries[n] for n in names if n in entries}
+        result = PromptSet(ref, problems=list(problems))
+        blobs = {} if ref is None else self.read_blobs(e.blob for e in wanted.values())
+        with _gc_paused():
+            self._parse_into(result, wanted, blobs, ref)
+        return result
+
+    def _parse_into(
+        self, result: PromptSet, wanted: dict[str, Entry], blobs: dict[str, bytes], ref: str | None
+    ) -> None:
+        for name, entry in wanted.items():
+            data = blobs[entry.blob] if ref is not None else self._read_worktree(entry)
+            try:
+                result.prompts[name] = parse_prompt(data, name, entry.path, entry.blob or None)
+            except PromptFileError as exc:
+                result.problems.append(
+                    Problem(exc.problem.message, entry.path, exc.problem.line, "syntax", name)
+                )
+            except SchemaProblems as exc:
+                result.problems.extend(exc.problems)
+
+    def _read_worktree(self, entry: Entry) -> bytes:
+        base = self.git_root or self.prompts_path.parent
+        with open(os.path.join(base, entry.path), "rb") as handle:
+            return handle.read()
+
+    def worktree_index_with_blobs(self) -> dict[str, Entry]:
+        """The working-tree index with real blob ids.
+
+        Files git knows to be unchanged since they were staged take their blob id from
+        git's index (as `git status` does); only the others are read and hashed.
+        """
+        entries, _ = self.index(WORKTREE)
+        base = self.git_root or self.prompts_path.parent
+        known = self._unchanged_index_blobs() if self.is_git else {}
+        result = {}
+        for name, e in entries.items():
+            blob = known.get(e.path)
+            if blob is None:
+                with open(os.path.join(base, e.path), "rb") as handle:
+                    blob = git_blob_id(handle.read())
+            result[name] = Entry(name, e.path, blob)
+        return result
+
+    def _unchanged_index_blobs(self) -> dict[str, str]:
+        """Path -> blob id in git's index, for files whose content on disk matches it."""
+        prefix = self.prompts_rel
+        spec = ["--", prefix] if prefix else []
+        staged = self._git_out("ls-files", "-s", "-z", *spec).decode("utf-8", "replace")
+        dirty = self._git_out("diff-files", "--name-only", "-z", *spec).decode("utf-8", "replace")
+        modified = set(dirty.split("\0"))
+        blobs = {}
+        for record in staged.split("\0"):
+            meta, _, path = record.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[2] == "0" and path not in modified:
+                blobs[path] = parts[1]
+        return blobs
+
+    def changed(
+        self, base: str, head: str | None = WORKTREE
+    ) -> tuple[set[str], set[str], set[str]]:
+        """(added, removed, modified) prompt names between two refs, from indexes alone."""
+        old, _ = self.index(base)
+        new = self.worktree_index_with_blobs() if head is None else self.index(head)[0]
+        added = set(new) - set(old)
+        removed = set(old) - set(new)
+        modified = {n for n in set(old) & set(new) if old[n].blob != new[n].blob}
+        return added, removed, modified
+
+    # -- history --------------------------------------------------------------------------
+
+    def blob_history(self, ref: str = "HEAD") -> dict[str, list[tuple[Commit, str]]]:
+        """Name -> [(commit, blob)] oldest first, for every content a prompt file ever had.
+
+        One `git log` over the prompts folder; no file is parsed. A merge commit counts
+        where its file differs from every parent (both sides edited it): that content
+        exists in no other commit (e.g. the merge of a pull request that CI checks out).
+        """
+        if not self.has_commits():
+            return {}
+        commit = self.resolve(ref)
+        prefix = self.prompts_rel
+        args = [
+            "log",
+            "--format=%x1e%H%x1f%an <%ae>%x1f%aI%x1f%s",
+            "--raw",
+            "--no-abbrev",
+            "-z",
+            "--no-renames",
+            "--diff-merges=combined",
+            "--topo-order",
+            commit,
+        ]
+        if prefix:
+            args += ["--", prefix]
+        out = self._git_out(*args).decode("utf-8", errors="replace")
+        history: dict[str, list[tuple[Commit, str]]] = {}
+        for chunk in reversed(out.split("\x1e")):
+            if not chunk:
+                continue
+            header, _, raw = chunk.partition("\0")
+            sha, author, date, subject = [*header.split("\x1f"), "", "", ""][:4]
+            info = Commit(sha, author, date, subject)
+            # `:mode mode blob blob status` or, for a merge, `::mode mode mode blob blob blob
+            # status`: the file's new blob is the one before the status either way.
+            tokens = raw.lstrip("\n\0").split("\0")
+            for i in range(0, len(tokens) - 1, 2):
+                meta, path = tokens[i], tokens[i + 1]
+                parts = meta.split()
+                if len(parts) < 5 or not parts[-2].strip("0"):
+                    continue  # deleted: no blob
+                blob = parts[-2]
+                relative = path[len(prefix) + 1 :] if prefix else path
+                name = name_for(relative)
+                if name is None:
+                    continue
+                seen = history.setdefault(name, [])
+                if not seen or seen[-1][1] != blob:
+                    seen.append((info, blob))
+        return history
+
+    def history(
+        self, names: Iterable[str] | None = None, ref: str = "HEAD"
+    ) -> dict[str, list[HistoryEntry]]:
+        """Name -> every content the prompt had in git, oldest first, parsed."""
+        blobs = self.blob_history(ref)
+        if names is not None:
+            wanted = set(names)
+            blobs = {n: h for n, h in blobs.items() if n in wanted}
+        data = self.read_blobs(blob for entries in blobs.values() for _, blob in entries)
+        prefix = self.prompts_rel
+        result: dict[str, list[HistoryEntry]] = {}
+        for name, entries in blobs.items():
+            path = self._path_for(name, prefix)
+            parsed = []
+            for commit, blob in entries:
+                try:
+                    prompt: LoadedPrompt | None = parse_prompt(data[blob], name, path, blob)
+                except (PromptFileError, SchemaProblems):
+                    prompt = None
+                parsed.append(HistoryEntry(name, commit, blob, prompt))
+            result[name] = parsed
+        return result
+
+    @staticmethod
+    def _path_for(name: str, prefix: str) -> str:
+        return str(PurePosixPath(prefix, name + ".yaml")) if prefix else name + ".yaml"
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Parsing allocates a million small acyclic objects; the cyclic collector would scan
+    them again and again (a third of the time of loading 10,000 files)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# What a version number means in git: the *last* content committed under it. A branch
+# may commit drafts of a new version before the final one is merged and published;
+# `validate` (VersionHistory.content) and `publish` (pins, drift) read history the same way.
+
+
+def versions_in_history(entries: Iterable[HistoryEntry]) -> dict[int, str]:
+    """Version number -> content hash, the last content committed under each number."""
+    seen: dict[int, str] = {}
+    for entry in entries:
+        if entry.prompt is not None:
+            seen[entry.prompt.version] = entry.prompt.hash
+    return seen
+
+
+def last_with_version(entries: Iterable[HistoryEntry], version: int) -> HistoryEntry | None:
+    """The last history entry (oldest-first `entries`) whose file had `version`."""
+    found = None
+    for entry in entries:
+        if entry.prompt is not None and entry.prompt.version == version:
+            found = entry
+    return found

@@ -1,0 +1,153 @@
+"""The shapes of a prompt file and of a published version, and the content hash.
+
+Content is `type` + `prompt`/`messages` + `config`; its hash identifies a version.
+Labels, tags and description are metadata and never change the hash.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from promptrail.content import canonical_json as canonical_json
+from promptrail.content import content_hash as content_hash
+from promptrail.content import content_of
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$"
+LABEL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
+NAME_RE = re.compile(NAME_PATTERN)
+LABEL_RE = re.compile(LABEL_PATTERN)
+LATEST = "latest"
+PRODUCTION = "production"
+PLACEHOLDER = "placeholder"
+TOP_LEVEL_KEYS = (
+    "version",
+    "type",
+    "prompt",
+    "messages",
+    "config",
+    "labels",
+    "tags",
+    "description",
+)
+
+
+def is_valid_name(name: str) -> bool:
+    return bool(NAME_RE.match(name)) and ".." not in name and len(name) <= 200
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Annotated[str, Field(min_length=1)]
+    content: str
+
+    @field_validator("role")
+    @classmethod
+    def _not_placeholder(cls, role: str) -> str:
+        if role == PLACEHOLDER:
+            raise ValueError("a placeholder takes `name:`, not `content:`")
+        return role
+
+
+class Placeholder(BaseModel):
+    """A slot filled at compile time with a list of messages (e.g. the chat history)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["placeholder"]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+def _message_kind(raw: Any) -> str:
+    if isinstance(raw, dict):
+        return "placeholder" if raw.get("role") == PLACEHOLDER else "message"
+    return "placeholder" if isinstance(raw, Placeholder) else "message"
+
+
+# The role picks the model, so an error speaks of a message or a placeholder, not both.
+ChatItem = Annotated[
+    Annotated[Message, Tag("message")] | Annotated[Placeholder, Tag("placeholder")],
+    Discriminator(_message_kind),
+]
+
+
+class PromptFile(BaseModel):
+    """One `prompts/<name>.yaml` file as written by a person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[StrictInt, Field(ge=1)]
+    type: Literal["text", "chat"] = "text"
+    prompt: str | None = None
+    messages: list[ChatItem] | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    labels: list[str] | dict[str, StrictInt] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _body_matches_type(self) -> PromptFile:
+        if self.type == "text":
+            if self.messages is not None:
+                raise ValueError(
+                    "a text prompt has `prompt:`, not `messages:` (or set `type: chat`)"
+                )
+            if self.prompt is None:
+                raise ValueError("a text prompt needs `prompt:`")
+        else:
+            if self.prompt is not None:
+                raise ValueError(
+                    "a chat prompt has `messages:`, not `prompt:` (or set `type: text`)"
+                )
+            if not self.messages:
+                raise ValueError("a chat prompt needs at least one entry in `messages:`")
+        return self
+
+    def content(self) -> dict[str, Any]:
+        return content_of(self.type, self.prompt, self.messages_as_dicts(), self.config)
+
+    def messages_as_dicts(self) -> list[dict[str, str]] | None:
+        if self.messages is None:
+            return None
+        return [m.model_dump() for m in self.messages]
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.content())
+
+    def label_map(self) -> dict[str, int]:
+        """Label -> version, whichever of the two forms the file uses."""
+        if isinstance(self.labels, dict):
+            return dict(self.labels)
+        return dict.fromkeys(self.labels, self.version)
+
+
+class PublishedVersion(BaseModel):
+    """What the registry serves for one (name, version): the shape DESIGN fixes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: int
+    type: Literal["text", "chat"]
+    prompt: str | None = None
+    messages: list[dict[str, str]] | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    labels: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        return content_of(self.type, self.prompt, self.messages, self.config)
