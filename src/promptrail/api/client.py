@@ -12,13 +12,12 @@ Errors are translated here, at the boundary: 409 -> Conflict, 401/403 -> Unautho
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from promptrail import __version__
+from promptrail import __version__, settings
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -56,13 +55,13 @@ class RegistryClient:
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ):
-        self.url = (url or os.environ.get("PROMPTRAIL_URL") or DEFAULT_URL).rstrip("/")
+        self.url = (url or settings.URL.get() or DEFAULT_URL).rstrip("/")
         if not self.url.startswith(("http://", "https://")):
             raise UsageError(
                 f"registry address {self.url!r} must start with http:// or https:// "
                 "(--registry or PROMPTRAIL_URL)"
             )
-        key = api_key if api_key is not None else os.environ.get("PROMPTRAIL_API_KEY")
+        key = api_key if api_key is not None else settings.API_KEY.get()
         headers = {"user-agent": f"promptrail/{__version__}"}
         if key:
             headers["authorization"] = f"Bearer {key}"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
 from promptrail.repo.spec import PublishedVersion
 
 __all__ = [
@@ -75,8 +76,10 @@ class PromptState(_Model):
 
 class RegistryState(_Model):
     prompts: dict[str, PromptState] = Field(default_factory=dict)
-    protected_labels: list[str] = Field(default_factory=lambda: ["production"])
-    preview_prefix: str = "pr-"  # labels starting with it are previews, outside the declared set
+    protected_labels: list[str] = Field(default_factory=lambda: [PRODUCTION])
+    preview_prefix: str = (
+        PREVIEW_PREFIX  # labels starting with it are previews, outside the declared set
+    )
 
 
 class PublishSource(_Model):

@@ -19,11 +19,18 @@ from collections.abc import Mapping
 from time import monotonic
 from typing import Any
 
-from promptrail.client.local import Folder, Snapshot, SnapshotError, load_snapshot
-from promptrail.client.prompts import InvalidPromptData, Prompt, fallback_prompt, prompt_from_data
-from promptrail.errors import PromptNotFound, RegistryError, RegistryUnavailable, UsageError
+from promptrail import settings
+from promptrail.client.local import Folder, Snapshot, load_snapshot
+from promptrail.client.prompts import Prompt, fallback_prompt, prompt_from_data
+from promptrail.errors import (
+    InvalidPromptData,
+    PromptNotFound,
+    RegistryError,
+    RegistryUnavailable,
+    SnapshotError,
+    UsageError,
+)
 
-PRODUCTION = "production"
 DEFAULT_CACHE_TTL = 60.0  # seconds a fetched prompt is served without asking again
 DEFAULT_TIMEOUT = 2.0  # seconds a cold get_prompt may wait for the registry, retries included
 DEFAULT_MAX_RETRIES = 2  # extra attempts after a failure that is quick (refused, 5xx, garbage)
@@ -220,10 +227,10 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _setting(value: Any, env: str) -> Any:
+def _setting(value: Any, variable: settings.Variable) -> Any:
     # An argument wins; "" switches a source off even when the environment sets it.
     if value is None:
-        value = os.environ.get(env) or None
+        value = variable.get()
     return value or None
 
 
@@ -241,14 +248,14 @@ class BaseClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: Any = None,
     ):
-        url = _setting(url, "PROMPTRAIL_URL")
+        url = _setting(url, settings.URL)
         self.url: str | None = url.rstrip("/") if url else None
-        self.api_key: str | None = _setting(api_key, "PROMPTRAIL_API_KEY")
+        self.api_key: str | None = _setting(api_key, settings.API_KEY)
         self.snapshot_path: str | None = _setting(
-            os.fspath(snapshot) if snapshot else snapshot, "PROMPTRAIL_SNAPSHOT"
+            os.fspath(snapshot) if snapshot else snapshot, settings.SNAPSHOT
         )
         self.prompts_dir: str | None = _setting(
-            os.fspath(prompts_dir) if prompts_dir else prompts_dir, "PROMPTRAIL_PROMPTS_DIR"
+            os.fspath(prompts_dir) if prompts_dir else prompts_dir, settings.PROMPTS_DIR
         )
         if timeout <= 0 or max_retries < 0:
             raise UsageError("timeout must be > 0 and max_retries >= 0")

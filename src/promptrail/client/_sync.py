@@ -19,7 +19,6 @@ from typing import Any
 
 from promptrail.client._core import (
     DEFAULT_CACHE_TTL,
-    PRODUCTION,
     BaseClient,
     Key,
     Outcome,
@@ -31,6 +30,7 @@ from promptrail.client._core import (
     timed_out,
 )
 from promptrail.client.prompts import ChatPrompt, Prompt, TextPrompt
+from promptrail.constants import PRODUCTION
 from promptrail.errors import RegistryError
 
 REFRESH_THREADS = 2

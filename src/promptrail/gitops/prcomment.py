@@ -17,10 +17,11 @@ from urllib.parse import quote
 
 import httpx
 
+from promptrail.constants import PRODUCTION
+from promptrail.errors import MetricsUnavailable
 from promptrail.gitops.diff import PromptDiff, RepoDiff, diff_refs
 from promptrail.gitops.diffview import render_markdown
 from promptrail.repo.repository import PromptRepo
-from promptrail.repo.spec import PRODUCTION
 
 DAYS = 7
 TIMEOUT = 5.0  # a slow registry must not hold up the pull request
@@ -44,10 +45,6 @@ class Numbers:
     @property
     def cost_per_call(self) -> float | None:
         return self.cost / self.calls if self.cost is not None and self.calls else None
-
-
-class Unavailable(Exception):
-    """No numbers: the message goes in the comment instead."""
 
 
 def build_comment(
@@ -89,7 +86,7 @@ def production_section(
             base_url=registry.rstrip("/"), headers=headers, timeout=TIMEOUT, transport=transport
         ) as http:
             numbers = {n: fetch_numbers(http, n, start, end, n in breaking) for n in names}
-    except Unavailable as exc:
+    except MetricsUnavailable as exc:
         return f"{heading}\n\n_{NOT_REACHABLE}_ ({exc})\n"
     return render_section(heading, diff, numbers)
 
@@ -121,19 +118,19 @@ def _get(http: httpx.Client, url: str, params: dict[str, Any], missing: bool = F
     try:
         response = http.get(url, params=params)
     except httpx.HTTPError as exc:
-        raise Unavailable(f"{http.base_url}: {type(exc).__name__}") from None
+        raise MetricsUnavailable(f"{http.base_url}: {type(exc).__name__}") from None
     if response.status_code == 404 and missing:
         return None
     if response.status_code in (401, 403):
-        raise Unavailable(f"the key may not read {url} ({response.status_code})")
+        raise MetricsUnavailable(f"the key may not read {url} ({response.status_code})")
     if response.status_code == 404:
-        raise Unavailable(f"{url} is not served by this registry")
+        raise MetricsUnavailable(f"{url} is not served by this registry")
     if response.status_code >= 400:
-        raise Unavailable(f"{url} answered {response.status_code}")
+        raise MetricsUnavailable(f"{url} answered {response.status_code}")
     try:
         return response.json()
     except ValueError:
-        raise Unavailable(f"{url} answered something other than JSON") from None
+        raise MetricsUnavailable(f"{url} answered something other than JSON") from None
 
 
 # -- rendering ------------------------------------------------------------------------------

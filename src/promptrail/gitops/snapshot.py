@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from promptrail.client.local import LATEST, SNAPSHOT_FORMAT, label_map, version_data
+from promptrail.constants import LATEST, PREVIEW_PREFIX, SNAPSHOT_FORMAT
 from promptrail.errors import (
     ProblemsFound,
     RegistryError,
@@ -22,6 +22,7 @@ from promptrail.errors import (
     Unauthorized,
     UsageError,
 )
+from promptrail.repo.spec import label_map, version_data
 
 
 @dataclass
@@ -104,7 +105,7 @@ def from_registry(
         headers["Authorization"] = f"Bearer {api_key}"
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout) as http:
         state = _get_json(http, "/api/v1/state", {})
-        prefix = state.get("preview_prefix") or "pr-"
+        prefix = state.get("preview_prefix") or PREVIEW_PREFIX
         versions: dict[tuple[str, int], dict[str, Any]] = {}
         label_maps: dict[str, dict[str, int]] = {}
         skipped: list[str] = []

@@ -18,8 +18,9 @@ import weakref
 from collections import deque
 from typing import Any
 
+from promptrail.errors import PermanentError
 from promptrail.tracing.events import EventBuilder
-from promptrail.tracing.exporter import Exporter, PermanentError
+from promptrail.tracing.exporter import Exporter
 
 log = logging.getLogger("promptrail.tracing")
 
