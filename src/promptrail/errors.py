@@ -13,7 +13,6 @@ PromptrailError
  ├── SnapshotError           a snapshot file the runtime client cannot use
  ├── InvalidPromptData       a registry answer or snapshot entry that is not a version
  ├── GitHubError             GitHub refused a request or could not be reached
- ├── MetricsUnavailable      the PR comment has no production numbers to show
  ├── ExportError             the tracer could not deliver a batch
  │    ├── RetryableError     the destination is down or overloaded: try again later
  │    └── PermanentError     the destination refused the batch for good
@@ -136,10 +135,6 @@ class GitHubError(PromptrailError):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
-
-
-class MetricsUnavailable(PromptrailError):
-    """No production numbers for the PR comment: the message goes in the comment instead."""
 
 
 class ExportError(PromptrailError):

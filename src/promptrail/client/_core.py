@@ -30,14 +30,15 @@ from promptrail.errors import (
     SnapshotError,
     UsageError,
 )
+from promptrail.retry import Backoff, Retry
 
 DEFAULT_CACHE_TTL = 60.0  # seconds a fetched prompt is served without asking again
 DEFAULT_TIMEOUT = 2.0  # seconds a cold get_prompt may wait for the registry, retries included
 DEFAULT_MAX_RETRIES = 2  # extra attempts after a failure that is quick (refused, 5xx, garbage)
-BACKOFF_BASE = 0.05  # retry n waits uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**n))
-BACKOFF_CAP = 0.5
-RETRY_MIN = 1.0  # after a failed refresh, wait this long before the next (doubling)...
-RETRY_MAX = 30.0  # ...up to this
+# Retry n of one fetch waits uniform(0, min(0.5, 0.05 * 2**n)), within the timeout.
+QUICK_RETRY = Backoff(0.05, 0.5)
+# After a failed refresh, wait 1 s before the next, doubling up to 30 s.
+REFRESH_RETRY = Backoff(1.0, 30.0, jitter="none")
 API_PREFIX = "/api/v1/prompts/"
 
 Key = tuple[str, Any, int | None]
@@ -147,13 +148,6 @@ def fresh(error: RegistryError) -> RegistryError:
     return type(error)(str(error), error.status)
 
 
-def backoff(attempt: int) -> float:
-    """Full jitter: spreads retries of many processes so they do not arrive together."""
-    import random
-
-    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
-
-
 def timed_out(budget: float) -> Outcome:
     return Outcome("failed", f"no answer within the {budget:.2g} s timeout")
 
@@ -169,18 +163,15 @@ def failure_reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def retry_after(outcome: Outcome, attempt: int, retries: int, deadline: float) -> float | None:
+def retry_after(outcome: Outcome, retry: Retry) -> float | None:
     """Seconds to wait before trying again, or None: `outcome` is the answer."""
-    if outcome.retry and attempt:
-        outcome.message += f" ({attempt + 1} attempts)"
-    if not outcome.retry or attempt >= retries:
-        return None
-    delay = backoff(attempt)
-    return None if monotonic() + delay >= deadline else delay
+    if outcome.retry and retry.attempt:
+        outcome.message += f" ({retry.attempt + 1} attempts)"
+    return retry.next_delay() if outcome.retry else None
 
 
 def retry_delay(failures: int) -> float:
-    return min(RETRY_MAX, RETRY_MIN * 2 ** max(0, failures - 1))
+    return REFRESH_RETRY.delay(failures - 1)
 
 
 def choose_variant(name: str, weights: Mapping[str, float], key: object) -> str:

@@ -133,25 +133,6 @@ class PromptFile(BaseModel):
         return dict.fromkeys(self.labels, self.version)
 
 
-class PublishedVersion(BaseModel):
-    """What the registry serves for one (name, version): the shape DESIGN fixes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    version: int
-    type: Literal["text", "chat"]
-    prompt: str | None = None
-    messages: list[dict[str, str]] | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
-    labels: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    hash: str
-
-    def content(self) -> dict[str, Any]:
-        return content_of(self.type, self.prompt, self.messages, self.config)
-
-
 def label_map(spec: PromptFile) -> dict[str, int]:
     """The file's labels plus `latest` (its current version)."""
     labels: dict[str, int] = {LATEST: spec.version}
