@@ -23,8 +23,9 @@ import yaml
 
 from promptrail.constants import LATEST
 from promptrail.errors import ProblemsFound, PromptFileError, SchemaProblems, UsageError
+from promptrail.repo.git import Commit
 from promptrail.repo.promptfile import LoadedPrompt, parse_prompt
-from promptrail.repo.repository import Commit, PromptRepo
+from promptrail.repo.repository import PromptRepo
 from promptrail.repo.spec import LABEL_RE
 
 _VERSION_LINE = re.compile(rb"^version[ \t]*:[ \t]*(\d+)[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
