@@ -23,6 +23,7 @@ from typing import Any
 MAX_CHARS = 100_000  # per string
 MAX_ITEMS = 1_000  # per list or mapping
 MAX_DEPTH = 20
+WHOLE_FACTOR = 10  # a captured value whose JSON is up to 10 x max_chars is kept whole
 
 _PRIMITIVE = (str, int, float, bool, type(None))
 
@@ -177,15 +178,17 @@ _PLAIN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def encode(value: Any, max_chars: int = MAX_CHARS) -> str:
     """JSON text for `value`, never raising. One pass of the C encoder when it can take the
-    value as it is; values it refuses (cycles, NaN, odd keys) or whose text is longer than
-    `max_chars` go through `to_jsonable`, which cuts and marks what is too big."""
+    value as it is and its text is at most WHOLE_FACTOR x `max_chars` long: then it is kept
+    whole, so a large argument costs one encoding. Values the encoder refuses (cycles,
+    NaN, odd keys) or larger ones go through `to_jsonable`, which cuts strings over
+    `max_chars`, lists and mappings over MAX_ITEMS and depth over MAX_DEPTH."""
     try:
         text: str = _FAST(value)
     except (ValueError, TypeError, RecursionError):
         return _PLAIN(to_jsonable(value, max_chars))
     except Exception:  # a hostile object inside: let to_jsonable mark just that one
         return _PLAIN(to_jsonable(value, max_chars))
-    if len(text) > max_chars:
+    if len(text) > max_chars * WHOLE_FACTOR:
         return _PLAIN(to_jsonable(value, max_chars))
     return text
 
