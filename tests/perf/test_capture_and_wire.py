@@ -217,10 +217,14 @@ def test_an_older_tracer_still_ingests_and_both_wires_store_the_same(
     assert second.json() == {"errors": [], "stored": 3}
     new = _stored(server.url, "f" * 32)
     assert new == old
-    assert old["user_id"] == "u-1" and old["tags"] == ["faq"] and old["release"] == "r1"
-    assert old["input"] == {"q": "reset?"} and old["output"] == {"answer": "ok"}
+    assert old["user_id"] == "u-1"
+    assert old["tags"] == ["faq"]
+    assert old["release"] == "r1"
+    assert old["input"] == {"q": "reset?"}
+    assert old["output"] == {"answer": "ok"}
     (generation,) = [o for o in old["observations"] if o["type"] == "generation"]
-    assert generation["usage"]["input"] == 100 and generation["cost"]["total"] > 0
+    assert generation["usage"]["input"] == 100
+    assert generation["cost"]["total"] > 0
     assert generation["prompt"]["version"] == 3
 
 
