@@ -22,16 +22,10 @@ if TYPE_CHECKING:
     from promptrail.tracing.events import EventBuilder
     from promptrail.tracing.wire import CompactEncoder
 
+from promptrail.errors import PermanentError, RetryableError
+
 SDK_NAME = "promptrail-python"
 INGEST_PATH = "/api/v1/ingest"
-
-
-class RetryableError(Exception):
-    """The destination is down or overloaded: worth trying again later."""
-
-
-class PermanentError(Exception):
-    """The destination refused the batch for good (bad key, malformed request)."""
 
 
 class Exporter(Protocol):

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import weakref
 from collections import deque
 from typing import Any
 
+from promptrail.errors import PermanentError
+from promptrail.retry import Backoff, Retry
 from promptrail.tracing.events import EventBuilder
-from promptrail.tracing.exporter import BatchExporter, Exporter, PermanentError
+from promptrail.tracing.exporter import BatchExporter, Exporter
 from promptrail.tracing.serialize import Encoded
 
 log = logging.getLogger("promptrail.tracing")
@@ -205,7 +206,7 @@ class Worker:
             def deliver() -> int:
                 return self.exporter.export(events)
 
-        delay = 0.1
+        retry = Retry(Backoff(0.1, self.max_retry_delay, jitter="spread"))
         while True:
             try:
                 rejected = deliver()
@@ -219,10 +220,9 @@ class Worker:
                     log.warning(
                         "promptrail: cannot deliver traces (%s); keeping them and retrying", exc
                     )
-                if self._stop.wait(delay * random.uniform(0.5, 1.5)):
+                if self._stop.wait(retry.next_delay() or 0.0):  # never None: no limit
                     self.failed += len(events)
                     return
-                delay = min(delay * 2, self.max_retry_delay)
                 continue
             if self._failing:
                 self._failing = False
