@@ -184,9 +184,10 @@ def _as_mapping(value: Any) -> Mapping[str, Any] | None:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
-            return dump()
+            dumped = dump()
         except Exception:
             return None
+        return dumped if isinstance(dumped, Mapping) else None
     attrs = getattr(value, "__dict__", None)
     return attrs if isinstance(attrs, dict) else None
 
@@ -268,7 +269,11 @@ def prompt_ref(prompt: Any) -> dict[str, Any] | None:
     """{name, version, label, hash} from a fetched prompt (duck-typed) or a mapping."""
     if prompt is None:
         return None
-    get = prompt.get if isinstance(prompt, Mapping) else (lambda k: getattr(prompt, k, None))
+    def get(key: str) -> Any:
+        if isinstance(prompt, Mapping):
+            return prompt.get(key)
+        return getattr(prompt, key, None)
+
     name = get("name")
     if name is None:
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _string
 from typing import Any
 
 from promptrail.tracing.events import (
@@ -96,7 +96,7 @@ class CompactEncoder:
     def scalar(self, value: Any) -> str:
         kind = type(value)
         if kind is str and len(value) <= self.max_chars:
-            return _string(value)  # type: ignore[no-any-return]
+            return _string(value)
         if kind is int:
             return int.__repr__(value)
         if kind is bool:

@@ -19,7 +19,7 @@ import os
 import threading
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 from promptrail.errors import PermanentError
 from promptrail.retry import Backoff, Retry
@@ -202,9 +202,10 @@ class Worker:
             events = self.builder.build(batch)  # version-1 events, once per batch
             if not events:
                 return
+            exporter = cast(Exporter, self.exporter)
 
             def deliver() -> int:
-                return self.exporter.export(events)
+                return exporter.export(events)
 
         retry = Retry(Backoff(0.1, self.max_retry_delay, jitter="spread"))
         while True:
