@@ -269,6 +269,7 @@ def prompt_ref(prompt: Any) -> dict[str, Any] | None:
     """{name, version, label, hash} from a fetched prompt (duck-typed) or a mapping."""
     if prompt is None:
         return None
+
     def get(key: str) -> Any:
         if isinstance(prompt, Mapping):
             return prompt.get(key)
