@@ -1,21 +1,16 @@
 """The UI's daily totals are computed by the server's Refresher, never in a page request:
-a page after a bulk load answers at once, says what is pending, and fills in shortly."""
+a page after a bulk load answers at once, says what is pending, and fills in shortly.
+(The Refresher itself: tests/store/test_ui_rollup.py.)"""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from promptrail.store import Store, migrate
-from promptrail.store import ui_rollup as rollup
-from promptrail.store.ingest import store_events
-from promptrail.store.pricing import price_table
 from serverproc import ServerProcess
 
 
@@ -34,47 +29,6 @@ def _past_trace(index: int, days_ago: int) -> list[dict[str, Any]]:
             "body": {"id": f"{index:016x}", "trace_id": trace, "start_time": moment.isoformat()},
         },
     ]
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store.open(db_url)
-    migrate.upgrade(opened.engine)
-    yield opened
-    opened.close()
-
-
-def test_the_refresher_computes_missing_and_marked_days_on_its_own(store: Store) -> None:
-    first = rollup.today() - timedelta(days=6)
-    events = [e for i in range(1, 6) for e in _past_trace(i, days_ago=i)]
-    store_events(store.engine, price_table(None, []), events)
-    with store.read() as conn:
-        assert rollup.pending_days(conn, first) == (rollup.live_start() - first).days
-    refresher = rollup.Refresher(store)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            with store.read() as conn:
-                if rollup.pending_days(conn, first) == 0:
-                    break
-            assert time.monotonic() < deadline, "the refresher never caught up"
-            time.sleep(0.1)
-        with store.read() as conn:
-            daily = {row["day"]: row["traces"] for row in rollup.daily(conn, first)}
-        assert sum(daily.values()) == 5
-        # A late write to a stored day marks it; a wake() has it computed again.
-        store_events(store.engine, price_table(None, []), _past_trace(9, days_ago=2))
-        refresher.wake()
-        deadline = time.monotonic() + 20
-        while True:
-            with store.read() as conn:
-                total = sum(row["traces"] for row in rollup.daily(conn, first))
-            if total == 6:
-                break
-            assert time.monotonic() < deadline, "the marked day was not computed again"
-            time.sleep(0.1)
-    finally:
-        refresher.stop()
 
 
 def test_the_dashboard_after_a_bulk_load_answers_without_backfilling(db_url: str) -> None:
