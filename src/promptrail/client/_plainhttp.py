@@ -11,7 +11,9 @@ kept-alive connection the server has closed meanwhile is replaced once, silently
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 MAX_IDLE = 4
@@ -120,7 +122,12 @@ class PlainHttp:
         return self._new(timeout), False
 
     def _new(self, timeout: float) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        if self.host.isascii():
+            # An ASCII host as bytes: the socket module then skips the IDNA codec, whose
+            # import (with stringprep and unicodedata) costs more than the connection.
+            conn._create_connection = _ascii_connect  # type: ignore[attr-defined]
+        return conn
 
     def _give_back(self, conn: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -135,3 +142,10 @@ class PlainHttp:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def _ascii_connect(
+    address: tuple[str, int], timeout: float | None = None, source: Any = None
+) -> socket.socket:
+    host, port = address
+    return socket.create_connection((host.encode("ascii"), port), timeout, source)  # type: ignore[arg-type]
