@@ -184,12 +184,6 @@ def _observation(raw: Any, base: int) -> list[Event]:
         raise Invalid("k: expected g (generation), e (event) or s (span)")
     start_us = _micros(raw, "s")
     start = _at(base, start_us)
-    level = raw.get("l")
-    if level is not None and level not in _LEVELS:
-        raise Invalid(f"l: expected one of {sorted(_LEVELS)}")
-    params = raw.get("mp")
-    if params is not None and not isinstance(params, dict):
-        raise Invalid("mp: expected an object")
     body = {
         "id": obs_id,
         "trace_id": trace_id,
@@ -198,25 +192,55 @@ def _observation(raw: Any, base: int) -> list[Event]:
         "name": _text(raw, "n"),
         "start_time": start,
         "end_time": _at(base, start_us, _micros(raw, "d")),
-        "completion_start_time": _at(base, start_us, _micros(raw, "ft")),
-        "level": level,
-        "status_message": _text(raw, "sm", None),
-        "version": _text(raw, "ver"),
         "input": raw.get("in"),
         "output": raw.get("out"),
-        "metadata": raw.get("m"),
-        "model": _text(raw, "mo"),
-        "model_parameters": params,
-        "usage": _counts(raw.get("us"), "us", money=False),
-        "cost": _counts(raw.get("c"), "c", money=True),
-        "prompt": _prompt(raw.get("pr")),
+        **_NO_EXTRA,
     }
+    if not raw.keys() <= _COMMON:  # most spans carry nothing else
+        _extra(raw, base, start_us, body)
     created = Event("observation-create", obs_id, Record(body))  # type: ignore[arg-type]
     if body["parent_id"] is not None:
         return [created]
     # A root observation: its trace, from its own fields and the trace's attributes.
     trace = _trace_fields(raw.get("tr"), body)
     return [Event("trace-create", trace_id, Record(trace)), created]  # type: ignore[arg-type]
+
+
+_COMMON = frozenset({"i", "t", "p", "k", "n", "s", "d", "in", "out", "tr"})
+_NO_EXTRA: dict[str, Any] = dict.fromkeys(
+    (
+        "completion_start_time",
+        "level",
+        "status_message",
+        "version",
+        "metadata",
+        "model",
+        "model_parameters",
+        "usage",
+        "cost",
+        "prompt",
+    )
+)
+
+
+def _extra(raw: dict[str, Any], base: int, start_us: int | None, body: dict[str, Any]) -> None:
+    """The fields of generations, errors and spans with metadata."""
+    level = raw.get("l")
+    if level is not None and level not in _LEVELS:
+        raise Invalid(f"l: expected one of {sorted(_LEVELS)}")
+    params = raw.get("mp")
+    if params is not None and not isinstance(params, dict):
+        raise Invalid("mp: expected an object")
+    body["completion_start_time"] = _at(base, start_us, _micros(raw, "ft"))
+    body["level"] = level
+    body["status_message"] = _text(raw, "sm", None)
+    body["version"] = _text(raw, "ver")
+    body["metadata"] = raw.get("m")
+    body["model"] = _text(raw, "mo")
+    body["model_parameters"] = params
+    body["usage"] = _counts(raw.get("us"), "us", money=False)
+    body["cost"] = _counts(raw.get("c"), "c", money=True)
+    body["prompt"] = _prompt(raw.get("pr"))
 
 
 def _trace(raw: Any, base: int) -> list[Event]:
