@@ -124,6 +124,7 @@ class TextPrompt(_Prompt):
     _content = __slots__
     type = "text"
     prompt: str
+    _template: Template | None
 
     def __init__(
         self,
@@ -166,6 +167,7 @@ class ChatPrompt(_Prompt):
     _content = __slots__
     type = "chat"
     messages: tuple[FrozenDict, ...]
+    _template: ChatTemplate | None
 
     def __init__(
         self,
