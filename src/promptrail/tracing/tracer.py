@@ -31,6 +31,7 @@ from promptrail.tracing.observation import (
     Trace,
     emit_score,
 )
+from promptrail.tracing.serialize import capture
 
 if TYPE_CHECKING:
     from promptrail.tracing.exporter import Exporter
@@ -55,8 +56,9 @@ class Tracer:
         mask: Callable[[Any], Any] | None = None,
         environment: str | None = None,
         release: str | None = None,
-        max_queue: int = 10_000,
-        batch_size: int = 256,
+        max_queue: int = 1_000_000,
+        max_queue_bytes: int = 64 * 1024 * 1024,
+        batch_size: int = 1000,
         flush_interval: float = 1.0,
         max_retry_delay: float = 10.0,
         request_timeout: float = 10.0,
@@ -69,14 +71,15 @@ class Tracer:
             sample_rate = _env_rate(settings.SAMPLE_RATE, 1.0)
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be between 0 and 1, not {sample_rate}")
-        if max_queue < 1 or batch_size < 1:
-            raise ValueError("max_queue and batch_size must be at least 1")
+        if max_queue < 1 or batch_size < 1 or max_queue_bytes < 1:
+            raise ValueError("max_queue, max_queue_bytes and batch_size must be at least 1")
         if mask is not None and not callable(mask):
             raise ValueError("mask must be a function taking a value and returning a value")
         self.enabled = bool(enabled)
         self.sample_rate = sample_rate
         self._sample_threshold = int(sample_rate * 2**64)
         self.shutdown_timeout = shutdown_timeout
+        self.max_field_chars = max_field_chars
         if exporter is None and self.enabled:
             exporter = _exporter_from(url, api_key, request_timeout)
         self.exporter = exporter
@@ -97,6 +100,7 @@ class Tracer:
                 exporter,
                 builder,
                 max_queue=max_queue,
+                max_queue_bytes=max_queue_bytes,
                 batch_size=batch_size,
                 flush_interval=flush_interval,
                 max_retry_delay=max_retry_delay,
@@ -164,6 +168,7 @@ class Tracer:
         if not self.enabled:
             return NOOP
         try:
+            input_ = capture(input_, self.max_field_chars)
             obs = Observation(self, current.get(), name, type_, input_)
             if fields:
                 obs.update(**fields)
