@@ -49,9 +49,11 @@ def load_function(reference: str, root: Path | None = None) -> Callable[..., Any
 class UserFunction:
     """A loaded function and the arguments it takes, called sync or async alike."""
 
-    def __init__(self, reference: str, root: Path | None = None):
+    def __init__(
+        self, reference: str, root: Path | None = None, function: Callable[..., Any] | None = None
+    ):
         self.reference = reference
-        self.function = load_function(reference, root)
+        self.function = function if function is not None else load_function(reference, root)
         self.is_async = inspect.iscoroutinefunction(self.function)
         try:
             parameters = inspect.signature(self.function).parameters
@@ -63,6 +65,13 @@ class UserFunction:
             for name, p in parameters.items()
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
+
+    @classmethod
+    def wrap(cls, function: Callable[..., Any]) -> UserFunction:
+        """A function given from code (the Python API) rather than named in git."""
+        module = getattr(function, "__module__", None) or "?"
+        name = getattr(function, "__qualname__", None) or repr(function)
+        return cls(f"{module}:{name}", function=function)
 
     def arguments(self, offered: dict[str, Any]) -> dict[str, Any]:
         if self.takes_all:

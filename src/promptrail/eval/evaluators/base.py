@@ -48,9 +48,9 @@ class Score:
     comment: str | None = None
 
 
-# A judge calls the model through the runner (its client, cache and limits):
-# messages and config in, the reply's text out.
-Complete = Callable[[list[dict[str, Any]], dict[str, Any]], Awaitable[str]]
+# A judge calls the model through the runner (its client, cache and limits): messages,
+# the judge prompt's config and its reference {name, version, hash} in, the reply out.
+Complete = Callable[[list[dict[str, Any]], dict[str, Any], dict[str, Any]], Awaitable[str]]
 
 
 @dataclass

@@ -138,7 +138,8 @@ class LlmJudge(Evaluator):
         config = dict(spec.config)
         if self.spec.model:
             config["model"] = self.spec.model
-        answer = await self.complete(messages, config)
+        reference = {"name": self.judge.name, "version": spec.version, "hash": self.judge.hash}
+        answer = await self.complete(messages, config, reference)
         score = parse_judgement(answer)
         self._check_scale(score)
         return score
