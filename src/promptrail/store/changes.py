@@ -326,7 +326,7 @@ class Changes:
             )
         self._write_labels(conn, at)
         self._write_previews(conn, request, publish_id, at)
-        write_datasets(conn, self.datasets, publish_id, at)
+        write_datasets(conn, self.datasets, publish_id, at, src.commit)
         history = [(n, lb, a, b, False) for n, lb, a, b in self.moves]
         history += [(n, lb, a, b, True) for n, lb, a, b, _, _ in self.previews]
         history += [(n, lb, a, None, True) for n, lb, a, _ in self.preview_removals]

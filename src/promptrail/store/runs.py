@@ -83,8 +83,13 @@ def plan_datasets(
 
 
 def write_datasets(
-    conn: Connection, planned: list[tuple[DatasetUpload, int]], publish_id: int, at: datetime
+    conn: Connection,
+    planned: list[tuple[DatasetUpload, int]],
+    publish_id: int,
+    at: datetime,
+    commit: str | None = None,
 ) -> None:
+    """Insert the planned versions; `commit` (the publish's) when an upload names none."""
     if not planned:
         return
     conn.execute(
@@ -98,7 +103,7 @@ def write_datasets(
                 "item_count": len(upload.items),
                 "items": [item.model_dump(mode="json") for item in upload.items],
                 "path": upload.path,
-                "commit": upload.commit,
+                "commit": upload.commit or commit,
                 "publish_id": publish_id,
                 "created_at": at,
             }
