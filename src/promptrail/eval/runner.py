@@ -99,6 +99,8 @@ async def execute(plan: RunPlan) -> RunResult:
     from promptrail.tracing import get_tracer
 
     tracer = get_tracer()
+    if plan.endpoint is not None and plan.target.task is None:
+        plan.endpoint.client  # noqa: B018 (import openai now, not inside the first call)
     semaphore = asyncio.Semaphore(max(1, plan.concurrency))
     jobs = [(index, sample) for index in range(len(plan.items)) for sample in range(plan.samples)]
     progress = Progress(len(jobs), f"eval {plan.target.prompt.name}", enabled=plan.show_progress)
