@@ -41,7 +41,8 @@ from promptrail.eval.functions import UserFunction
 from promptrail.eval.llm import Completion, Endpoint, describe_error, is_unreachable
 from promptrail.eval.progress import Progress
 from promptrail.eval.prompts import render
-from promptrail.repo.spec import DatasetItem, GateRule, PromptFile, PublishedVersion
+from promptrail.api.registry import PublishedVersion
+from promptrail.repo.spec import DatasetItem, GateRule, PromptFile
 
 DEFAULT_CONCURRENCY = 8
 ESTIMATED_OUTPUT_TOKENS = 256  # when the prompt's config sets no max_tokens
