@@ -37,12 +37,15 @@ def test_datasets_are_published_with_the_prompts_and_every_version_kept(
     state = registry.state()
     stored = registry.get_dataset("capitals")
     assert state.datasets == {"capitals": [stored.hash]}
-    assert stored.version == 1 and [i.id for i in stored.items] == ["fr", "jp", "pe"]
+    assert stored.version == 1
+    assert [i.id for i in stored.items] == ["fr", "jp", "pe"]
     assert stored.items[0].metadata == {"region": "europe"}
-    assert stored.path == "datasets/capitals.yaml" and stored.publish_id is not None
+    assert stored.path == "datasets/capitals.yaml"
+    assert stored.publish_id is not None
 
     again = run_cli("publish", "--registry", server.url, cwd=eval_repo.path)
-    assert again.exit_code == 0 and "No changes" in again.stdout
+    assert again.exit_code == 0
+    assert "No changes" in again.stdout
 
     dataset = eval_repo.path / "datasets/capitals.yaml"
     dataset.write_text(
@@ -50,10 +53,12 @@ def test_datasets_are_published_with_the_prompts_and_every_version_kept(
     )
     eval_repo.commit("add Italy")
     plan = run_cli("plan", "--registry", server.url, cwd=eval_repo.path)
-    assert "dataset capitals" in plan.stdout and "4 items" in plan.stdout
+    assert "dataset capitals" in plan.stdout
+    assert "4 items" in plan.stdout
     assert run_cli("publish", "--registry", server.url, cwd=eval_repo.path).exit_code == 0
     latest = registry.get_dataset("capitals")
-    assert latest.version == 2 and len(latest.items) == 4
+    assert latest.version == 2
+    assert len(latest.items) == 4
     assert latest.commit == eval_repo.head()
     assert registry.get_dataset("capitals", version=1).hash == stored.hash
     assert registry.get_dataset("capitals", hash=stored.hash).version == 1
@@ -71,13 +76,15 @@ def test_a_bad_dataset_blocks_the_publish_and_changes_nothing(
     result = run_cli("publish", "--registry", server.url, cwd=eval_repo.path)
     assert result.exit_code == 1
     assert "datasets/capitals.yaml:3" in result.stderr + result.stdout
-    assert registry.state().prompts == {} and registry.state().datasets == {}
+    assert registry.state().prompts == {}
+    assert registry.state().datasets == {}
     # The server refuses a hand-made upload whose hash does not match its items, whole.
     body = {
         "datasets": [{"name": "capitals", "hash": "0" * 64, "items": [{"id": "a", "input": {}}]}]
     }
     answer = httpx.post(f"{server.url}/api/v1/publish", json=body)
-    assert answer.status_code == 400 and "not the hash of its items" in answer.text
+    assert answer.status_code == 400
+    assert "not the hash of its items" in answer.text
     assert registry.list_datasets().datasets == []
 
 
@@ -98,7 +105,8 @@ def test_eval_records_its_run_and_it_reads_back_identical(
     runs = registry.list_runs(prompt="capitals").runs
     assert [r.run_id for r in runs] == [printed.run_id]
     assert runs[0].dataset.version == 1  # the published version with that hash
-    assert runs[0].error_count == 1 and runs[0].item_count == 3
+    assert runs[0].error_count == 1
+    assert runs[0].item_count == 3
     assert runs[0].commit == eval_repo.head()
     assert registry.list_runs(dataset="nothing").runs == []
     with pytest.raises(PromptNotFound):
@@ -125,7 +133,8 @@ def test_two_runs_compare_item_by_item_changed_verdicts_first(
     openai_env.reply_when("Peru", "I do not know.")  # drops the country: `mentions` flips
     head = run("--no-cache")
     comparison = registry.compare_runs(base.run_id, head.run_id)
-    assert comparison.items[0].id == "pe" and comparison.items[0].verdict_changed
+    assert comparison.items[0].id == "pe"
+    assert comparison.items[0].verdict_changed
     assert comparison.items[0].scores["mentions"].diff == -1.0
     assert [c.changed for c in comparison.items[1:]] == [False, False]
     assert comparison.aggregates["mentions"].base == 1.0
@@ -144,7 +153,8 @@ def test_an_ingest_key_records_a_run_a_read_key_does_not(
         refused = run_cli(
             "eval", "capitals", "--registry", proc.url, "--api-key", reader, cwd=eval_repo.path
         )
-        assert refused.exit_code == 1 and "ingest" in refused.stderr
+        assert refused.exit_code == 1
+        assert "ingest" in refused.stderr
         recorded = run_cli(
             "eval",
             "capitals",

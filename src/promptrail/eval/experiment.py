@@ -44,7 +44,7 @@ class FunctionEvaluator(Evaluator):
 
     def __init__(self, function: Callable[..., Any], name: str | None = None):
         self.function = UserFunction.wrap(function)
-        self.name = name or getattr(function, "__name__", "custom")
+        self.name = str(name or getattr(function, "__name__", "custom"))
         self.spec = None
 
     async def evaluate_async(self, case: Case) -> Score:
