@@ -16,6 +16,8 @@ from promptrail.store import Store, migrate
 from promptrail.testing.fake_openai import FakeOpenAI
 from serverproc import ServerProcess
 
+from .conftest import CAPITALS_PROMPT
+
 
 @pytest.fixture
 def server(db_url: str) -> Iterator[ServerProcess]:
@@ -172,3 +174,67 @@ def test_an_ingest_key_records_a_run_a_read_key_does_not(
             assert [r.run_id for r in client.list_runs().runs] == [run_id]
         with RegistryClient(proc.url, ingest) as client, pytest.raises(Unauthorized):
             client.list_runs()
+
+
+def test_each_item_is_a_trace_linked_to_the_prompt_version_with_its_scores(
+    eval_repo: GitRepo, openai_env: FakeOpenAI, server: ServerProcess
+) -> None:
+    result = run_cli(
+        "eval", "capitals", "--format", "json", "--registry", server.url, cwd=eval_repo.path
+    )
+    assert result.exit_code == 0, result.stderr
+    run = json.loads(result.stdout)
+    france = next(item for item in run["items"] if item["id"] == "fr")
+    trace = httpx.get(f"{server.url}/api/v1/traces/{france['trace_id']}").json()
+    assert trace["name"] == "eval capitals"
+    assert trace["metadata"]["run_id"] == run["run_id"]
+    assert trace["metadata"]["item_id"] == "fr"
+    assert trace["metadata"]["dataset_hash"] == run["dataset"]["hash"]
+    generation = next(o for o in trace["observations"] if o["type"] == "generation")
+    assert generation["prompt"]["name"] == "capitals"
+    assert generation["prompt"]["version"] == 1
+    assert generation["prompt"]["hash"] == run["prompt"]["hash"]
+    assert generation["output"] == france["output"]
+    scores = {s["name"]: s for s in trace["scores"]}
+    assert scores["mentions"]["value"] == 1.0
+    assert scores["mentions"]["comment"] == "asked about France"
+    assert scores["echoes"]["value"] == 1.0
+
+
+def test_eval_of_a_registry_label_and_run_experiment_on_a_registry_dataset(
+    eval_repo: GitRepo, openai_env: FakeOpenAI, server: ServerProcess, registry: RegistryClient
+) -> None:
+    from promptrail.eval import run_experiment
+
+    eval_repo.write_prompt("capitals", CAPITALS_PROMPT + "labels: [production]\n")
+    eval_repo.commit("label production")
+    assert run_cli("publish", "--registry", server.url, cwd=eval_repo.path).exit_code == 0
+    published = run_cli(
+        "eval",
+        "capitals",
+        "--label",
+        "production",
+        "--format",
+        "json",
+        "--registry",
+        server.url,
+        cwd=eval_repo.path,
+    )
+    assert published.exit_code == 0, published.stderr
+    data = json.loads(published.stdout)
+    assert data["prompt"]["source"] == "registry"
+    assert data["prompt"]["label"] == "production"
+    assert data["prompt"]["version"] == 1
+    assert data["aggregates"]["mentions"] == 1.0
+
+    result = run_experiment(
+        "capitals-app",
+        data="capitals",
+        task=lambda input: f"The capital of {input['country']}",
+        evaluators=[{"type": "contains", "value": "capital", "name": "says_capital"}],
+        registry=server.url,
+        record=True,
+    )
+    assert result.dataset.version == 1
+    assert result.aggregates == {"says_capital": 1.0}
+    assert registry.get_run(result.run_id) == result
