@@ -54,10 +54,9 @@ class Python(Evaluator):
                 item_id=case.item_id,
             )
         except Exception as exc:
-            raise EvaluatorError(
-                f"{self.spec.function} raised {type(exc).__name__}: {exc}"
-            ) from None
-        return as_score(result, self.spec.function)
+            reference = self.function.reference
+            raise EvaluatorError(f"{reference} raised {type(exc).__name__}: {exc}") from None
+        return as_score(result, self.function.reference)
 
 
 def as_score(result: Any, source: str) -> Score:
