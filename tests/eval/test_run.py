@@ -142,6 +142,15 @@ def test_500_is_retried_and_a_failing_item_does_not_fail_the_others(
     assert code == 0
 
 
+def test_a_malformed_answer_is_that_items_error(eval_repo: GitRepo, openai_env: FakeOpenAI) -> None:
+    openai_env.malformed_when("Japan")
+    code, data, _ = eval_json(eval_repo, "capitals")
+    by_id = {item["id"]: item for item in data["items"]}
+    assert "not a chat completion" in by_id["jp"]["error"]
+    assert by_id["fr"]["error"] is None
+    assert code == 0
+
+
 def test_an_unreachable_endpoint_exits_3(eval_repo: GitRepo, tmp_path: Path) -> None:
     result = run_cli(
         "eval",
