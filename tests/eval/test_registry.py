@@ -66,6 +66,14 @@ def test_datasets_are_published_with_the_prompts_and_every_version_kept(
     assert registry.get_dataset("capitals", hash=stored.hash).version == 1
     listing = registry.list_datasets().datasets
     assert [(d.name, d.latest_version, d.item_count) for d in listing] == [("capitals", 2, 4)]
+    history = registry.dataset_versions("capitals").versions
+    assert [v.version for v in history] == [2, 1]
+    assert history[0].items == []  # a listing: no items
+
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    for path in ("/api/v1/runs", "/api/v1/runs/{run_id}", "/api/v1/datasets/{name}"):
+        assert path in spec["paths"], path
+    assert "RunResult" in spec["components"]["schemas"]
 
 
 def test_a_bad_dataset_blocks_the_publish_and_changes_nothing(
