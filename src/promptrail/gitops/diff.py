@@ -152,7 +152,9 @@ def dataset_changes(repo: PromptRepo, base: str, head: str | None) -> list[Datas
         status = "added" if old is None else "removed" if new is None else "changed"
         shown = new or old
         assert shown is not None
-        item = DatasetDiff(name, shown.path, status, old and old.hash, new and new.hash)
+        old_hash = old.hash if old is not None else None
+        new_hash = new.hash if new is not None else None
+        item = DatasetDiff(name, shown.path, status, old_hash, new_hash)
         item.item_count = len(shown.items)
         old_items = {i.id: i for i in old.items} if old else {}
         new_items = {i.id: i for i in new.items} if new else {}
