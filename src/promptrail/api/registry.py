@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promptrail.api.eval import DatasetUpload
 from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
 from promptrail.content import content_of
 
@@ -96,6 +97,7 @@ class RegistryState(_Model):
     protected_labels: list[str] = Field(default_factory=lambda: [PRODUCTION])
     # Labels starting with it are previews, outside the declared set.
     preview_prefix: str = PREVIEW_PREFIX
+    datasets: dict[str, list[str]] = Field(default_factory=dict)  # name -> every hash stored
 
 
 class PublishSource(_Model):
@@ -159,6 +161,8 @@ class PublishRequest(_Model):
     metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {tags, description}
     # Versions that must already exist with this hash (a label pinned to an old version).
     expect_versions: dict[str, dict[int, str]] = Field(default_factory=dict)
+    # Dataset contents the registry does not hold yet; stored in the same transaction.
+    datasets: list[DatasetUpload] = Field(default_factory=list)
     dry_run: bool = False
 
 
@@ -169,6 +173,7 @@ class PublishResult(_Model):
     unchanged: bool = False
     metadata: list[str] = Field(default_factory=list)  # names whose tags/description changed
     revision: int | None = None  # the registry revision after this publish
+    datasets: list[dict[str, Any]] = Field(default_factory=list)  # {name, version, hash} stored
 
 
 # -- read side: listings, history, keys ------------------------------------------------------
