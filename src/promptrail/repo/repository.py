@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems
+from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems, UsageError
 from promptrail.repo.promptfile import LoadedPrompt, git_blob_id, parse_prompt
 from promptrail.repo.spec import is_valid_name
 
@@ -98,9 +98,9 @@ class PromptRepo:
     def __init__(self, path: str | os.PathLike[str] = ".", prompts_dir: str = PROMPTS_DIR):
         path = Path(path).resolve()
         if not path.exists():
-            raise GitError(f"{path}: no such folder")
+            raise UsageError(f"{path}: no such folder")
         if path.is_file():
-            raise GitError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
+            raise UsageError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
         self.prompts_path = path / prompts_dir if (path / prompts_dir).is_dir() else path
         self._git: Any = None
         self._git_root: Path | None = None
