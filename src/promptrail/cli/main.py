@@ -2,8 +2,9 @@
 
 Exit status, the same for every command (docs/cli.md):
   0  success
-  1  the checked thing failed: problems in the prompts, drift, a conflict, a gate
-  2  usage: an unknown name or git ref, a missing path, a bad option, a refused key
+  1  the checked thing failed: problems in the prompts, drift, a conflict, a gate,
+     a registry that refuses the key
+  2  usage: an unknown name or git ref, a missing path, a bad option
   3  the registry or an LLM endpoint could not be reached or could not answer
   4  a bug in promptrail (the traceback goes to a log file, not the terminal)
 130  interrupted
@@ -28,7 +29,6 @@ from promptrail.errors import (
     PromptNotFound,
     PromptrailError,
     RegistryUnavailable,
-    Unauthorized,
     UsageError,
 )
 
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
 def exit_status(exc: PromptrailError) -> int:
     """The documented exit status for a domain error (see the module docstring)."""
     # An unknown ref or a folder outside git is the caller's to fix, like a missing path.
-    if isinstance(exc, UsageError | PromptNotFound | Unauthorized | GitError):
+    if isinstance(exc, UsageError | PromptNotFound | GitError):
         return EXIT_USAGE
     if isinstance(exc, RegistryUnavailable):
         return EXIT_UNAVAILABLE
