@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems
+from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems, UsageError
 from promptrail.repo.git import Commit, Git, find_root
 from promptrail.repo.promptfile import LoadedPrompt, git_blob_id, parse_prompt
 from promptrail.repo.spec import is_valid_name
@@ -88,9 +88,9 @@ class PromptRepo:
     def __init__(self, path: str | os.PathLike[str] = ".", prompts_dir: str = PROMPTS_DIR):
         path = Path(path).resolve()
         if not path.exists():
-            raise GitError(f"{path}: no such folder")
+            raise UsageError(f"{path}: no such folder")
         if path.is_file():
-            raise GitError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
+            raise UsageError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
         self.prompts_path = path / prompts_dir if (path / prompts_dir).is_dir() else path
         # The folder holding `prompts/` and its siblings (`datasets/`, the user's modules).
         self.root = self.prompts_path.parent if self.prompts_path != path else path

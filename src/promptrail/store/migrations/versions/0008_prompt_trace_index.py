@@ -5,7 +5,7 @@ The trace list's prompt-version filter and the metrics by prompt read
 index, that is a range scan of the index alone, without a visit to each matching row.
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06
 """
 
