@@ -1,0 +1,33 @@
+"""API key pairs: a public key beside the secret's hash, for HTTP Basic public:secret.
+
+Existing keys keep working unchanged (their public key stays NULL).
+
+Revision ID: 0006
+Revises: 0003
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # batch mode: SQLite cannot add a UNIQUE column in place.
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(sa.Column("public_key", sa.String(64)))
+        batch.create_unique_constraint("uq_api_keys_public_key", ["public_key"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_constraint("uq_api_keys_public_key", type_="unique")
+        batch.drop_column("public_key")
