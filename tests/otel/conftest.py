@@ -20,6 +20,7 @@ from serverproc import ServerProcess
 from uploads import upload
 
 PROMPT = "otel-tests/answer"
+MAX_BODY = 1_000_000  # bytes the test server accepts in one request
 
 
 @dataclass
@@ -76,7 +77,9 @@ def otel_server(
         reader = store.create_key(["read"], "otel reader")
         admin = store.create_key(["admin"], "otel admin")
         store.close()
-        proc = stack.enter_context(ServerProcess(url, auth=True, log_path=folder / "server.log"))
+        server = ServerProcess(url, auth=True, log_path=folder / "server.log")
+        server.extra_args = ["--max-body-size", str(MAX_BODY)]
+        proc = stack.enter_context(server)
         with RegistryClient(proc.url, admin.key) as client:
             from promptrail.api.registry import LabelMove, PublishRequest, PublishSource
 
