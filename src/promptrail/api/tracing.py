@@ -62,8 +62,13 @@ class PromptRef(_Body):
     version: int | None = None
     label: str | None = Field(default=None, max_length=63)
     hash: str | None = Field(default=None, max_length=64)
-    # Whether the registry holds that version (with that hash), checked when an OTLP span
-    # names a prompt; None when not checked (the SDK's own links come from the registry).
+
+
+class PromptLink(PromptRef):
+    """A stored link: `resolved` says whether the registry holds that version (with that
+    hash), checked when an OTLP span names a prompt; None when not checked (the SDK's own
+    links come from prompts it fetched from the registry)."""
+
     resolved: bool | None = None
 
 
@@ -281,7 +286,7 @@ class ObservationOut(_Out):
     usage: UsageTotals | None
     cost: CostTotals | None
     cost_source: str | None  # "given" by the caller or "computed" from the price table
-    prompt: PromptRef | None
+    prompt: PromptLink | None
 
 
 class ScoreOut(_Out):

@@ -29,7 +29,7 @@ from promptrail.api.tracing import (
     Cost,
     ObservationBody,
     ObservationCreate,
-    PromptRef,
+    PromptLink,
     TraceBody,
     TraceCreate,
     Usage,
@@ -91,7 +91,7 @@ def decode(data: bytes, content_type: str | None) -> Decoded:
 
 
 def _decode_protobuf(data: bytes) -> Decoded:
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped,unused-ignore]
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
@@ -244,16 +244,16 @@ def _list(value: Any) -> list[Any]:
 def _json_id(value: Any) -> str:
     if not isinstance(value, str):
         return ""
-    value = value.strip().lower()
-    if value and len(value) not in (16, 32):
+    text: str = value.strip().lower()
+    if text and len(text) not in (16, 32):
         # Some senders put protobuf's base64 for bytes instead of the mapping's hex.
         try:
-            decoded = base64.b64decode(value, validate=True)
+            decoded = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            return value
+            return text
         if len(decoded) in (8, 16):
             return decoded.hex()
-    return value
+    return text
 
 
 def _json_attributes(pairs: Any) -> dict[str, Any]:
@@ -353,9 +353,10 @@ def _float(value: Any) -> float | None:
 def _text(value: Any, limit: int = NAME_MAX) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
-        value = json.dumps(value, default=str) if isinstance(value, list | dict) else str(value)
-    return value[:limit]
+    text = value if isinstance(value, str) else None
+    if text is None:
+        text = json.dumps(value, default=str) if isinstance(value, list | dict) else str(value)
+    return text[:limit]
 
 
 def _parsed(value: Any) -> Any:
@@ -516,7 +517,7 @@ def _usage(attrs: dict[str, Any]) -> Usage | None:
             else:
                 attrs[keys[0]] = found  # not a count: kept in the metadata as sent
     values = {k: v for k, v in values.items() if v is not None}
-    return Usage.model_construct(**values) if values else None
+    return Usage.model_construct(None, **values) if values else None
 
 
 def _cost(attrs: dict[str, Any]) -> Cost | None:
@@ -536,7 +537,7 @@ def _cost(attrs: dict[str, Any]) -> Cost | None:
         if values.get(name) is None and found is not None:
             values[name] = found
     values = {k: v for k, v in values.items() if v is not None and v >= 0}
-    return Cost.model_construct(**values) if values else None
+    return Cost.model_construct(None, **values) if values else None
 
 
 def _parameters(attrs: dict[str, Any]) -> dict[str, Any] | None:
@@ -552,14 +553,14 @@ def _parameters(attrs: dict[str, Any]) -> dict[str, Any] | None:
     return params or None
 
 
-def _prompt(attrs: dict[str, Any]) -> PromptRef | None:
+def _prompt(attrs: dict[str, Any]) -> PromptLink | None:
     name = _pop_first(attrs, a.PROMPT_NAME, a.LF_PROMPT_NAME)
     version = _pop_first(attrs, a.PROMPT_VERSION, a.LF_PROMPT_VERSION)
     label = attrs.pop(a.PROMPT_LABEL, None)
     digest = attrs.pop(a.PROMPT_HASH, None)
     if name is None:
         return None
-    return PromptRef.model_construct(
+    return PromptLink.model_construct(
         name=_text(name) or "",
         version=_int(version),
         label=_text(label, 63),
