@@ -25,21 +25,13 @@ from typing import Any
 from sqlalchemy import Connection, select, tuple_
 
 from promptrail.api import otlp as a
-from promptrail.api.tracing import (
-    Cost,
-    ObservationBody,
-    ObservationCreate,
-    PromptLink,
-    TraceBody,
-    TraceCreate,
-    Usage,
-)
 from promptrail.store.tables import labels, versions
 
 NAME_MAX = 200
 LEVELS = frozenset({"DEBUG", "DEFAULT", "WARNING", "ERROR"})
 STATUS_ERROR = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
 _INDEXED = (
     "gen_ai.prompt.",
     "gen_ai.completion.",
@@ -76,6 +68,83 @@ class Decoded:
     rejected: list[str] = field(default_factory=list)  # one message per span left out
 
 
+# What `store/ingest.py`'s Batch reads of an event (the attributes of the api/tracing.py
+# models), as plain slotted objects: building pydantic models, even unvalidated, would cost
+# more than the whole mapping of a span.
+
+
+@dataclass(slots=True)
+class SpanUsage:
+    input: int | None = None
+    output: int | None = None
+    total: int | None = None
+    cached: int | None = None
+    reasoning: int | None = None
+
+
+@dataclass(slots=True)
+class SpanCost:
+    input: float | None = None
+    output: float | None = None
+    total: float | None = None
+
+
+@dataclass(slots=True)
+class SpanPrompt:
+    name: str
+    version: int | None
+    label: str | None
+    hash: str | None
+    resolved: bool | None = None  # see resolve_prompts
+
+
+@dataclass(slots=True)
+class SpanObservation:
+    id: str
+    trace_id: str
+    parent_id: str | None
+    type: str
+    name: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    completion_start_time: datetime | None
+    level: str | None
+    status_message: str | None
+    version: str | None
+    input: Any
+    output: Any
+    metadata: Any
+    model: str | None
+    model_parameters: dict[str, Any] | None
+    usage: SpanUsage | None
+    cost: SpanCost | None
+    prompt: SpanPrompt | None
+
+
+@dataclass(slots=True)
+class SpanTrace:
+    id: str
+    name: str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    user_id: str | None
+    session_id: str | None
+    tags: list[str] | None
+    metadata: Any
+    release: str | None
+    environment: str | None
+    input: Any
+    output: Any
+    public: bool | None
+
+
+@dataclass(slots=True)
+class SpanEvent:
+    id: str
+    type: str  # "observation-create" | "trace-create"
+    body: Any
+
+
 # -- decoding ----------------------------------------------------------------------------------
 
 
@@ -107,27 +176,33 @@ def _decode_protobuf(data: bytes) -> Decoded:
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name or None
             for pb in scope_spans.spans:
-                trace_id, span_id = pb.trace_id.hex(), pb.span_id.hex()
-                parent = pb.parent_span_id.hex() or None
-                problem = _check_ids(trace_id, span_id, parent, pb.name)
-                if problem:
-                    out.rejected.append(problem)
+                trace_id, span_id, parent = pb.trace_id, pb.span_id, pb.parent_span_id
+                if (
+                    len(trace_id) != 16
+                    or len(span_id) != 8
+                    or (parent and len(parent) != 8)
+                    or trace_id == _ZERO_TRACE
+                    or span_id == _ZERO_SPAN
+                ):
+                    ids = (trace_id.hex(), span_id.hex(), parent.hex() or None)
+                    out.rejected.append(_check_ids(*ids, pb.name) or "invalid ids")
                     continue
+                status = pb.status
+                events = pb.events
                 out.spans.append(
                     Span(
-                        trace_id,
-                        span_id,
-                        parent,
+                        trace_id.hex(),
+                        span_id.hex(),
+                        parent.hex() if parent else None,
                         pb.name,
                         pb.start_time_unix_nano,
                         pb.end_time_unix_nano,
                         _pb_attributes(pb.attributes),
-                        [
-                            (e.name, e.time_unix_nano, _pb_attributes(e.attributes))
-                            for e in pb.events
-                        ],
-                        pb.status.code,
-                        pb.status.message,
+                        [(e.name, e.time_unix_nano, _pb_attributes(e.attributes)) for e in events]
+                        if events
+                        else [],
+                        status.code,
+                        status.message,
                         resource,
                         scope,
                     )
@@ -135,8 +210,20 @@ def _decode_protobuf(data: bytes) -> Decoded:
     return out
 
 
+_PLAIN = (str, int, float, bool)
+
+
 def _pb_attributes(pairs: Iterable[Any]) -> dict[str, Any]:
-    return {kv.key: _pb_value(kv.value) for kv in pairs}
+    out: dict[str, Any] = {}
+    for kv in pairs:
+        # ListFields: the one value set, in one call (the cheapest way through upb).
+        fields = kv.value.ListFields()
+        if not fields:
+            out[kv.key] = None
+            continue
+        value = fields[0][1]
+        out[kv.key] = value if type(value) in _PLAIN else _pb_value(kv.value)
+    return out
 
 
 def _pb_value(value: Any) -> Any:
@@ -361,12 +448,15 @@ def _text(value: Any, limit: int = NAME_MAX) -> str | None:
 
 def _parsed(value: Any) -> Any:
     """A JSON-encoded attribute (how Langfuse and OpenInference send objects) decoded."""
-    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
+    if type(value) is str and value[:1] in _JSON_START:
         try:
             return json.loads(value)
         except ValueError:
             return value
     return value
+
+
+_JSON_START = frozenset('{["')
 
 
 def _time(ns: int | None) -> datetime | None:
@@ -438,17 +528,123 @@ class TraceAttrs:
             self.values[key] = value
 
 
-def _pop_first(attrs: dict[str, Any], *keys: str) -> Any:
-    found = None
-    for key in keys:
-        value = attrs.pop(key, None)
-        if found is None and value is not None and value != "":
-            found = value
-    return found
+# Where each known attribute goes: field -> its keys, best first (when several conventions
+# say the same thing, the first present wins). One dict lookup per attribute keeps the
+# mapping as cheap as the rest of the ingest path.
+_ROUTES: dict[str, tuple[str, ...]] = {
+    "type": (a.OBSERVATION_TYPE, a.LF_TYPE),
+    "model": (a.LF_MODEL, a.GEN_AI_RESPONSE_MODEL, a.GEN_AI_REQUEST_MODEL, a.OI_MODEL),
+    "parameters": (a.LF_MODEL_PARAMETERS, a.OI_PARAMETERS),
+    "usage": (a.LF_USAGE,),
+    "usage.input": (a.GEN_AI_INPUT_TOKENS, "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"),
+    "usage.output": (
+        a.GEN_AI_OUTPUT_TOKENS,
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+    ),
+    "usage.total": ("gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total"),
+    "usage.cached": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "usage.reasoning": (
+        "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning",
+    ),
+    "cost": (a.LF_COST,),
+    "cost.input": ("llm.cost.prompt",),
+    "cost.output": ("llm.cost.completion",),
+    "cost.total": ("llm.cost.total",),
+    "prompt.name": (a.PROMPT_NAME, a.LF_PROMPT_NAME),
+    "prompt.version": (a.PROMPT_VERSION, a.LF_PROMPT_VERSION),
+    "prompt.label": (a.PROMPT_LABEL,),
+    "prompt.hash": (a.PROMPT_HASH,),
+    "input": (a.LF_INPUT, a.GEN_AI_INPUT_MESSAGES),
+    "output": (a.LF_OUTPUT, a.GEN_AI_OUTPUT_MESSAGES),
+    "input.old": ("gen_ai.prompt",),  # after the indexed forms and events
+    "output.old": ("gen_ai.completion",),
+    "input.value": (a.OI_INPUT,),  # last
+    "output.value": (a.OI_OUTPUT,),
+    "system": (a.GEN_AI_SYSTEM_INSTRUCTIONS,),
+    "dropped": ("input.mime_type", "output.mime_type"),
+    "level": (a.LF_LEVEL,),
+    "status_message": (a.LF_STATUS_MESSAGE,),
+    "metadata": (a.LF_METADATA, a.OI_METADATA),
+    "completion_start": (a.LF_COMPLETION_START,),
+    "version": (a.LF_VERSION,),
+    "trace.name": (a.LF_TRACE_NAME,),
+    "trace.user_id": (a.LF_USER_ID, a.USER_ID, "enduser.id"),
+    "trace.session_id": (a.LF_SESSION_ID, a.SESSION_ID),
+    "trace.release": (a.LF_RELEASE,),
+    "trace.environment": (a.LF_ENVIRONMENT,),
+    "trace.public": (a.LF_TRACE_PUBLIC,),
+    "trace.input": (a.LF_TRACE_INPUT,),
+    "trace.output": (a.LF_TRACE_OUTPUT,),
+    "trace.metadata": (a.LF_TRACE_METADATA,),
+    "trace.tags": (a.LF_TRACE_TAGS,),
+    "trace.tags.oi": (a.OI_TAGS,),
+}
+# key -> (field, rank, group): a group ("usage", "trace"...) no attribute names is skipped.
+_FIELD_OF = {
+    key: (name, rank, name.split(".")[0])
+    for name, keys in _ROUTES.items()
+    for rank, key in enumerate(keys)
+}
+# Read to decide the type, and kept in the metadata as sent.
+_KEPT = frozenset({a.OI_KIND, a.GEN_AI_OPERATION})
+_PREFIXED = (a.GEN_AI_REQUEST, *_INDEXED)
 
 
-def _generation_type(attrs: dict[str, Any]) -> str:
-    declared = attrs.pop(a.OBSERVATION_TYPE, None) or attrs.pop(a.LF_TYPE, None)
+class _Sorted:
+    """A span's attributes sorted into fields, request parameters, indexed groups (`prefix`
+    -> {rest of the key: value}) and the rest (kept as metadata)."""
+
+    __slots__ = ("get", "groups", "indexed", "keys", "parameters", "ranks", "rest", "values")
+
+    def __init__(self, attributes: dict[str, Any]) -> None:
+        values: dict[str, Any] = {}
+        ranks: dict[str, int] = {}
+        keys: dict[str, str] = {}
+        rest: dict[str, Any] = {}
+        parameters: dict[str, Any] = {}
+        indexed: dict[str, dict[str, Any]] = {}
+        groups: set[str] = set()
+        for key, value in attributes.items():
+            routed = _FIELD_OF.get(key)
+            if routed is not None:
+                if value is None or value == "":
+                    continue
+                name, rank, group = routed
+                if rank < ranks.get(name, 99):
+                    values[name], ranks[name], keys[name] = value, rank, key
+                    groups.add(group)
+                continue
+            if key in _KEPT:
+                rest[key] = value
+            elif key.startswith(_PREFIXED):
+                if key.startswith(a.GEN_AI_REQUEST):
+                    parameters[key[len(a.GEN_AI_REQUEST) :]] = value
+                else:
+                    for prefix in _INDEXED:
+                        if key.startswith(prefix):
+                            indexed.setdefault(prefix, {})[key[len(prefix) :]] = value
+                            break
+            else:
+                rest[key] = value
+        self.values, self.ranks, self.keys, self.groups = values, ranks, keys, groups
+        self.rest, self.parameters, self.indexed = rest, parameters, indexed
+        self.get = values.get  # the hot accessor, without a Python frame
+
+    def keep(self, name: str) -> None:
+        """A field whose value could not be read as what it means: kept as sent."""
+        if name in self.values:
+            self.rest[self.keys[name]] = self.values[name]
+
+
+def _generation_type(attrs: _Sorted) -> str:
+    declared = attrs.get("type")
     if isinstance(declared, str):
         kind = declared.lower()
         if kind in ("generation", "embedding"):
@@ -456,22 +652,26 @@ def _generation_type(attrs: dict[str, Any]) -> str:
         if kind == "event":
             return "event"
         if kind != "span":
-            attrs["observation_type"] = kind  # agent, tool, chain...: kept, shown as a span
+            attrs.rest["observation_type"] = kind  # agent, tool, chain...: shown as a span
         return "span"
-    oi_kind = attrs.get(a.OI_KIND)
+    oi_kind = attrs.rest.get(a.OI_KIND)
     if isinstance(oi_kind, str):
         return "generation" if oi_kind.upper() in ("LLM", "EMBEDDING") else "span"
-    operation = attrs.get(a.GEN_AI_OPERATION)
+    operation = attrs.rest.get(a.GEN_AI_OPERATION)
     if isinstance(operation, str):
         return "generation" if operation in a.GENERATION_OPERATIONS else "span"
-    if a.GEN_AI_REQUEST_MODEL in attrs or a.OI_MODEL in attrs or a.LF_MODEL in attrs:
-        return "generation"
-    return "span"
+    return "generation" if "model" in attrs.values else "span"
 
 
-def _usage(attrs: dict[str, Any]) -> Usage | None:
-    given = _parsed(attrs.pop(a.LF_USAGE, None))
+_USAGE_FIELDS = tuple((name, "usage." + name) for name in SpanUsage.__dataclass_fields__)
+_COST_FIELDS = tuple((name, "cost." + name) for name in SpanCost.__dataclass_fields__)
+
+
+def _usage(attrs: _Sorted) -> SpanUsage | None:
+    if "usage" not in attrs.groups:
+        return None
     values: dict[str, int | None] = {}
+    given = _parsed(attrs.get("usage"))
     if isinstance(given, dict):
         for key, raw in given.items():
             number, name = _count(raw), str(key).lower()
@@ -485,129 +685,90 @@ def _usage(attrs: dict[str, Any]) -> Usage | None:
                 values.setdefault("output", number)
             elif name in ("total", "total_tokens"):
                 values.setdefault("total", number)
-    pairs = {
-        "input": (
-            a.GEN_AI_INPUT_TOKENS,
-            "gen_ai.usage.prompt_tokens",
-            "llm.token_count.prompt",
-        ),
-        "output": (
-            a.GEN_AI_OUTPUT_TOKENS,
-            "gen_ai.usage.completion_tokens",
-            "llm.token_count.completion",
-        ),
-        "total": ("gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total"),
-        "cached": (
-            "gen_ai.usage.cache_read.input_tokens",
-            "gen_ai.usage.cache_read_input_tokens",
-            "llm.token_count.prompt_details.cache_read",
-        ),
-        "reasoning": (
-            "gen_ai.usage.reasoning.output_tokens",
-            "gen_ai.usage.reasoning_tokens",
-            "llm.token_count.completion_details.reasoning",
-        ),
-    }
-    for name, keys in pairs.items():
-        found = _pop_first(attrs, *keys)
-        if values.get(name) is None and found is not None:
-            number = _count(found)
-            if number is not None:
-                values[name] = number
-            else:
-                attrs[keys[0]] = found  # not a count: kept in the metadata as sent
+    elif given is not None:
+        attrs.keep("usage")
+    for name, field_name in _USAGE_FIELDS:
+        found = attrs.get(field_name)
+        if found is None or values.get(name) is not None:
+            continue
+        number = _count(found)
+        if number is None:
+            attrs.keep(field_name)  # not a count: kept in the metadata as sent
+        else:
+            values[name] = number
     values = {k: v for k, v in values.items() if v is not None}
-    return Usage.model_construct(None, **values) if values else None
+    return SpanUsage(**values) if values else None
 
 
-def _cost(attrs: dict[str, Any]) -> Cost | None:
-    given = _parsed(attrs.pop(a.LF_COST, None))
+def _cost(attrs: _Sorted) -> SpanCost | None:
+    if "cost" not in attrs.groups:
+        return None
     values: dict[str, float | None] = {}
+    given = _parsed(attrs.get("cost"))
     if isinstance(given, dict):
         for name in ("input", "output", "total"):
             values[name] = _float(given.get(name))
     elif isinstance(given, int | float) and not isinstance(given, bool):
         values["total"] = float(given)
-    for name, key in (
-        ("input", "llm.cost.prompt"),
-        ("output", "llm.cost.completion"),
-        ("total", "llm.cost.total"),
-    ):
-        found = _float(attrs.pop(key, None))
+    for name, field_name in _COST_FIELDS:
+        found = _float(attrs.get(field_name))
         if values.get(name) is None and found is not None:
             values[name] = found
     values = {k: v for k, v in values.items() if v is not None and v >= 0}
-    return Cost.model_construct(None, **values) if values else None
+    return SpanCost(**values) if values else None
 
 
-def _parameters(attrs: dict[str, Any]) -> dict[str, Any] | None:
-    params: dict[str, Any] = {}
-    for key in (a.LF_MODEL_PARAMETERS, a.OI_PARAMETERS):
-        given = _parsed(attrs.pop(key, None))
-        if isinstance(given, dict):
-            for name, value in given.items():
-                params.setdefault(str(name), value)
-    for key in [k for k in attrs if k.startswith(a.GEN_AI_REQUEST)]:
-        if key != a.GEN_AI_REQUEST_MODEL:
-            params.setdefault(key[len(a.GEN_AI_REQUEST) :], attrs.pop(key))
+def _parameters(attrs: _Sorted) -> dict[str, Any] | None:
+    params = attrs.parameters
+    if "parameters" not in attrs.groups:
+        return params or None
+    given = _parsed(attrs.get("parameters"))
+    if isinstance(given, dict):
+        for name, value in given.items():
+            params.setdefault(str(name), value)
+    elif given is not None:
+        attrs.keep("parameters")
     return params or None
 
 
-def _prompt(attrs: dict[str, Any]) -> PromptLink | None:
-    name = _pop_first(attrs, a.PROMPT_NAME, a.LF_PROMPT_NAME)
-    version = _pop_first(attrs, a.PROMPT_VERSION, a.LF_PROMPT_VERSION)
-    label = attrs.pop(a.PROMPT_LABEL, None)
-    digest = attrs.pop(a.PROMPT_HASH, None)
+def _prompt(attrs: _Sorted) -> SpanPrompt | None:
+    name = attrs.get("prompt.name")
     if name is None:
         return None
-    return PromptLink.model_construct(
-        name=_text(name) or "",
-        version=_int(version),
-        label=_text(label, 63),
-        hash=_text(digest, 64),
-        resolved=None,
+    return SpanPrompt(
+        _text(name) or "",
+        _int(attrs.get("prompt.version")),
+        _text(attrs.get("prompt.label"), 63),
+        _text(attrs.get("prompt.hash"), 64),
     )
 
 
-def _io(attrs: dict[str, Any], indexed: dict[str, dict[str, Any]], events: list[Any]) -> Any:
-    """(input, output) by priority: Langfuse, GenAI messages, indexed forms, events,
-    OpenInference's input.value / output.value."""
-    input_ = _parsed(attrs.pop(a.LF_INPUT, None))
-    output = _parsed(attrs.pop(a.LF_OUTPUT, None))
-    system = _parsed(attrs.pop(a.GEN_AI_SYSTEM_INSTRUCTIONS, None))
-    messages_in = _parsed(attrs.pop(a.GEN_AI_INPUT_MESSAGES, None))
-    messages_out = _parsed(attrs.pop(a.GEN_AI_OUTPUT_MESSAGES, None))
-    if messages_in is not None and system is not None:
-        messages_in = {"system_instructions": system, "messages": messages_in}
-    input_ = input_ if input_ is not None else messages_in
-    output = output if output is not None else messages_out
-    for key, side in (
-        ("llm.input_messages.", "in"),
-        ("gen_ai.prompt.", "in"),
-        ("llm.output_messages.", "out"),
-        ("gen_ai.completion.", "out"),
-    ):
-        if key in indexed:
-            if side == "in" and input_ is None:
-                input_ = _messages(indexed[key])
-            elif side == "out" and output is None:
-                output = _messages(indexed[key])
+def _io(attrs: _Sorted, events: list[Any]) -> tuple[Any, Any]:
+    """(input, output) by priority: Langfuse, GenAI messages, indexed forms, events, the
+    older single attributes, OpenInference's input.value / output.value."""
+    input_ = _parsed(attrs.get("input"))
+    output = _parsed(attrs.get("output"))
+    system = attrs.get("system")
+    if system is not None and attrs.ranks.get("input") == 1:  # GenAI's messages
+        input_ = {"system_instructions": _parsed(system), "messages": input_}
+    indexed = attrs.indexed
+    if input_ is None:
+        group = indexed.pop("llm.input_messages.", None) or indexed.pop("gen_ai.prompt.", None)
+        input_ = None if group is None else _messages(group)
+    if output is None:
+        group = indexed.pop("llm.output_messages.", None) or indexed.pop("gen_ai.completion.", None)
+        output = None if group is None else _messages(group)
     if (input_ is None or output is None) and events:
         from_events_in, from_events_out = _event_messages(events)
         input_ = input_ if input_ is not None else from_events_in
         output = output if output is not None else from_events_out
-    old_in = _parsed(attrs.pop("gen_ai.prompt", None))
-    old_out = _parsed(attrs.pop("gen_ai.completion", None))
-    input_ = input_ if input_ is not None else old_in
-    output = output if output is not None else old_out
-    oi_in = _parsed(attrs.pop(a.OI_INPUT, None))
-    oi_out = _parsed(attrs.pop(a.OI_OUTPUT, None))
-    attrs.pop("input.mime_type", None)
-    attrs.pop("output.mime_type", None)
-    return (
-        input_ if input_ is not None else oi_in,
-        output if output is not None else oi_out,
-    )
+    for name in ("input.old", "input.value"):
+        if input_ is None:
+            input_ = _parsed(attrs.get(name))
+    for name in ("output.old", "output.value"):
+        if output is None:
+            output = _parsed(attrs.get(name))
+    return input_, output
 
 
 _EVENT_ROLES = {
@@ -649,10 +810,10 @@ def _event_messages(events: list[Any]) -> tuple[Any, Any]:
     return (inputs or prompt or None), (outputs or completion or None)
 
 
-def _status(span: Span, attrs: dict[str, Any]) -> tuple[str | None, str | None]:
-    level = attrs.pop(a.LF_LEVEL, None)
+def _status(span: Span, attrs: _Sorted) -> tuple[str | None, str | None]:
+    level = attrs.get("level")
     level = level.upper() if isinstance(level, str) and level.upper() in LEVELS else None
-    message = _text(attrs.pop(a.LF_STATUS_MESSAGE, None), 10_000) or span.status_message or None
+    message = _text(attrs.get("status_message"), 10_000) or span.status_message or None
     if span.status_code == STATUS_ERROR:
         level = level or "ERROR"
         if not message:
@@ -664,36 +825,36 @@ def _status(span: Span, attrs: dict[str, Any]) -> tuple[str | None, str | None]:
     return level, _text(message, 10_000)
 
 
-def _split_indexed(attrs: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Flattened attributes (`prefix.N.field`) taken out of attrs, grouped by prefix."""
-    groups: dict[str, dict[str, Any]] = {}
-    for key in [k for k in attrs if k.startswith(_INDEXED)]:
-        for prefix in _INDEXED:
-            if key.startswith(prefix):
-                groups.setdefault(prefix, {})[key[len(prefix) :]] = attrs.pop(key)
-                break
-    return groups
+_TRACE_TEXT = tuple(
+    (name, "trace." + name) for name in ("name", "user_id", "session_id", "release")
+)
 
 
-def _trace_attrs(
-    span: Span, attrs: dict[str, Any], indexed: dict[str, dict[str, Any]], into: TraceAttrs
-) -> None:
-    into.put("name", _text(attrs.pop(a.LF_TRACE_NAME, None)))
-    into.put("user_id", _text(_pop_first(attrs, a.LF_USER_ID, a.USER_ID, "enduser.id")))
-    into.put("session_id", _text(_pop_first(attrs, a.LF_SESSION_ID, a.SESSION_ID)))
-    into.put("release", _text(attrs.pop(a.LF_RELEASE, None)))
-    resource = span.resource
-    environment = attrs.pop(a.LF_ENVIRONMENT, None) or resource.get(
-        "deployment.environment.name", resource.get("deployment.environment")
-    )
-    into.put("environment", _text(environment))
-    public = attrs.pop(a.LF_TRACE_PUBLIC, None)
+def _trace_attrs(span: Span, attrs: _Sorted, into: TraceAttrs) -> None:
+    if "environment" not in into.values and span.resource:
+        resource = span.resource
+        environment = resource.get(
+            "deployment.environment.name", resource.get("deployment.environment")
+        )
+        if environment is not None and "trace.environment" not in attrs.values:
+            into.put("environment", _text(environment))
+    if "trace" not in attrs.groups:
+        return
+    get = attrs.get
+    for name, field_name in _TRACE_TEXT:
+        value = get(field_name)
+        if value is not None:
+            into.put(name, _text(value))
+    environment = get("trace.environment")
+    if environment is not None:
+        into.put("environment", _text(environment))
+    public = get("trace.public")
     if isinstance(public, bool):
         into.put("public", public)
-    into.put("input", _parsed(attrs.pop(a.LF_TRACE_INPUT, None)))
-    into.put("output", _parsed(attrs.pop(a.LF_TRACE_OUTPUT, None)))
-    for key in (a.LF_TRACE_TAGS, a.OI_TAGS):
-        tags = _parsed(attrs.pop(key, None))
+    into.put("input", _parsed(get("trace.input")))
+    into.put("output", _parsed(get("trace.output")))
+    for name in ("trace.tags", "trace.tags.oi"):
+        tags = _parsed(get(name))
         if isinstance(tags, str):
             tags = [t.strip() for t in tags.split(",")]
         if isinstance(tags, list):
@@ -701,33 +862,30 @@ def _trace_attrs(
                 text = _text(tag)
                 if text and text not in into.tags:
                     into.tags.append(text)
-    metadata = _parsed(attrs.pop(a.LF_TRACE_METADATA, None))
+    metadata = _parsed(get("trace.metadata"))
     if isinstance(metadata, dict):
         into.metadata.update(metadata)
-    for key, value in indexed.pop("langfuse.trace.metadata.", {}).items():
+    for key, value in attrs.indexed.pop("langfuse.trace.metadata.", {}).items():
         into.metadata.setdefault(key, _parsed(value))
 
 
-def _observation(span: Span, attrs: dict[str, Any], into: TraceAttrs) -> ObservationBody:
+def _observation(span: Span, into: TraceAttrs, entry: bool) -> SpanObservation:
+    """`entry`: the span's parent is not in this request (a service's first span): it
+    carries the resource's attributes in its metadata, the others do not repeat them."""
+    attrs = _Sorted(span.attributes)
     type_ = _generation_type(attrs)
-    indexed = _split_indexed(attrs)
-    _trace_attrs(span, attrs, indexed, into)
-    input_, output = _io(attrs, indexed, span.events)
+    _trace_attrs(span, attrs, into)
+    input_, output = _io(attrs, span.events)
     level, message = _status(span, attrs)
-    model = _pop_first(
-        attrs, a.LF_MODEL, a.GEN_AI_RESPONSE_MODEL, a.GEN_AI_REQUEST_MODEL, a.OI_MODEL
-    )
     metadata: dict[str, Any] = {}
-    given = _parsed(_pop_first(attrs, a.LF_METADATA, a.OI_METADATA))
+    given = _parsed(attrs.get("metadata"))
     if isinstance(given, dict):
         metadata.update(given)
     elif given is not None:
         metadata["metadata"] = given
-    for key, value in indexed.pop("langfuse.observation.metadata.", {}).items():
+    for key, value in attrs.indexed.pop("langfuse.observation.metadata.", {}).items():
         metadata.setdefault(key, _parsed(value))
-    completion_start = _iso_time(attrs.pop(a.LF_COMPLETION_START, None))
-    version = _text(attrs.pop(a.LF_VERSION, None))
-    body = ObservationBody.model_construct(
+    body = SpanObservation(
         id=span.span_id,
         trace_id=span.trace_id,
         parent_id=span.parent_id,
@@ -735,63 +893,60 @@ def _observation(span: Span, attrs: dict[str, Any], into: TraceAttrs) -> Observa
         name=_text(span.name),
         start_time=_time(span.start_ns),
         end_time=_time(span.end_ns),
-        completion_start_time=completion_start,
+        completion_start_time=_iso_time(attrs.get("completion_start")),
         level=level,
         status_message=message,
-        version=version,
+        version=_text(attrs.get("version")),
         input=input_,
         output=output,
         metadata=None,
-        model=_text(model),
+        model=_text(attrs.get("model")),
         model_parameters=_parameters(attrs),
         usage=_usage(attrs),
         cost=_cost(attrs),
         prompt=_prompt(attrs),
     )
-    for rest in indexed.values():  # indexed attributes nobody read, e.g. tool calls
-        attrs.update(rest)
-    if attrs:
-        metadata["attributes"] = attrs
-    if span.resource:
+    rest = attrs.rest
+    for group in attrs.indexed.values():  # indexed attributes nobody read, e.g. tool calls
+        rest.update(group)
+    if rest:
+        metadata["attributes"] = rest
+    if entry and span.resource:
         metadata["resource"] = span.resource
-    if span.scope:
+    if span.scope and entry:
         metadata["scope"] = span.scope
     body.metadata = metadata or None
     return body
 
 
-def to_events(spans: list[Span]) -> list[Any]:
+def to_events(spans: list[Span]) -> list[SpanEvent]:
     """Ingest events: an observation-create per span (its id the span's), a trace-create
     per trace that has something to say (id `trace-<trace id>`)."""
-    events: list[Any] = []
+    events: list[SpanEvent] = []
     traces: dict[str, TraceAttrs] = {}
-    roots: dict[str, Span] = {}
-    bodies: dict[str, ObservationBody] = {}
+    roots: dict[str, SpanObservation] = {}
+    here = {span.span_id for span in spans}
     for span in spans:
         into = traces.get(span.trace_id)
         if into is None:
             into = traces[span.trace_id] = TraceAttrs()
-        body = _observation(span, dict(span.attributes), into)
-        bodies[span.span_id] = body
+        body = _observation(span, into, span.parent_id not in here)
         if span.parent_id is None:
-            roots[span.trace_id] = span
-        events.append(
-            ObservationCreate.model_construct(id=span.span_id, type="observation-create", body=body)
-        )
+            roots[span.trace_id] = body
+        events.append(SpanEvent(span.span_id, "observation-create", body))
     for trace_id, attrs in traces.items():
         values = attrs.values
         root = roots.get(trace_id)
         if root is not None:
-            body = bodies[root.span_id]
-            values.setdefault("name", body.name)
-            values.setdefault("input", body.input)
-            values.setdefault("output", body.output)
-            start, end = body.start_time, body.end_time
+            values.setdefault("name", root.name)
+            values.setdefault("input", root.input)
+            values.setdefault("output", root.output)
+            start, end = root.start_time, root.end_time
         else:
             start = end = None
         if root is None and not values and not attrs.tags and not attrs.metadata:
             continue  # nothing to say yet: the observations' trace stub is enough
-        trace = TraceBody.model_construct(
+        trace = SpanTrace(
             id=trace_id,
             name=values.get("name"),
             start_time=start,
@@ -806,16 +961,14 @@ def to_events(spans: list[Span]) -> list[Any]:
             output=values.get("output"),
             public=values.get("public"),
         )
-        events.append(
-            TraceCreate.model_construct(id=f"trace-{trace_id}", type="trace-create", body=trace)
-        )
+        events.append(SpanEvent(f"trace-{trace_id}", "trace-create", trace))
     return events
 
 
 # -- prompt links ------------------------------------------------------------------------------
 
 
-def resolve_prompts(conn: Connection, events: list[Any]) -> None:
+def resolve_prompts(conn: Connection, events: list[SpanEvent]) -> None:
     """Mark each prompt link resolved (the registry holds that version; its hash and, for a
     label, its version are filled in) or unresolved (kept as sent)."""
     refs = [
