@@ -1,5 +1,5 @@
-"""The tracer's fixtures (an in-memory tracer per test), shared with tests/tracing, and the
-local fakes of each provider's HTTP API."""
+"""Fixtures for the integrations: the tracer fixtures of tracers.py, and the local fakes of
+each provider's HTTP API."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from promptrail.testing.fake_anthropic import FakeAnthropic
 from promptrail.testing.fake_openai import FakeOpenAI
 from promptrail.tracing import MemoryExporter
-from tracing.conftest import _no_global_tracer, bodies, memory  # noqa: F401  (fixtures)
+from tracers import _no_global_tracer, bodies, fake_llm, memory
+
+__all__ = ["_no_global_tracer", "fake_llm", "memory"]
 
 # LiteLLM reads its model price map from the network unless told to use its own copy.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -29,6 +31,10 @@ PROMPT_REF = {"name": "support/reply", "version": 3, "label": "production", "has
 
 def generations(exporter: MemoryExporter) -> list[dict[str, Any]]:
     return [b for b in bodies(exporter, "observation-create") if b["type"] == "generation"]
+
+
+def by_name(exporter: MemoryExporter) -> dict[str, dict[str, Any]]:
+    return {b["name"]: b for b in bodies(exporter, "observation-create")}
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from promptrail.integrations.openai import trace_openai
 from promptrail.testing.fake_openai import FakeOpenAI
 from promptrail.tracing import MemoryExporter
 
-from .conftest import PROMPT_REF, Prompt, generations
+from .conftest import PROMPT_REF, Prompt, by_name, generations
 
 
 def test_responses_create_is_a_generation_with_usage_and_the_prompt_link(
@@ -47,14 +47,8 @@ def test_responses_create_is_a_generation_with_usage_and_the_prompt_link(
     assert gen["usage"]["output"] > 0
     assert gen["usage"]["total"] == gen["usage"]["input"] + gen["usage"]["output"]
     assert gen["prompt"] == PROMPT_REF
-    spans = bodies_by_name(memory)
+    spans = by_name(memory)
     assert gen["parent_id"] == spans["handle"]["id"]
-
-
-def bodies_by_name(memory: MemoryExporter) -> dict[str, dict[str, object]]:
-    from .conftest import bodies
-
-    return {b["name"]: b for b in bodies(memory, "observation-create")}
 
 
 def test_a_streamed_response_is_recorded_as_it_is_read(
