@@ -389,3 +389,41 @@ def test_an_unknown_prompt_version_is_stored_with_the_link_unresolved(
     with otel_server.query() as http:  # still found by prompt version
         found = http.get("/api/v1/traces", params={"prompt_name": PROMPT, "prompt_version": 99})
         assert [t["id"] for t in found.json()["data"]] == [trace_id]
+
+
+def test_the_ui_trace_page_shows_an_otlp_trace(otel_server: OtelServer) -> None:
+    trace_id, root, llm, stray = new_trace_id(), new_span_id(), new_span_id(), new_span_id()
+    genai = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini"}
+    spans = [
+        _json_span(trace_id, root, "ui root", {"user.id": "ui-user", "session.id": "ui-s"}),
+        _json_span(
+            trace_id,
+            llm,
+            "ui llm",
+            {
+                **genai,
+                "gen_ai.usage.input_tokens": 7,
+                "promptrail.prompt.name": PROMPT,
+                "promptrail.prompt.version": 2,
+            },
+            parent=root,
+        ),
+        _json_span(
+            trace_id,
+            stray,
+            "ui unknown prompt",
+            {**genai, "promptrail.prompt.name": PROMPT, "promptrail.prompt.version": 41},
+            parent=root,
+        ),
+    ]
+    assert _post(otel_server, _json_request(spans)).status_code == 200
+    otel_server.trace(trace_id, spans=3)
+    with httpx.Client(base_url=otel_server.url, timeout=10) as browser:
+        login = browser.post("/login", data={"key": otel_server.reader, "next": "/"})
+        assert login.status_code == 303
+        page = browser.get(f"/traces/{trace_id}")
+    assert page.status_code == 200
+    html = page.text
+    for text in ("ui root", "ui llm", "ui-user", "ui-s", "gpt-4o-mini", f"{PROMPT} v2", "v41"):
+        assert text in html, text
+    assert html.count("not held by this registry") == 1  # v41 only
