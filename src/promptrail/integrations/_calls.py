@@ -27,20 +27,19 @@ class Collector(Protocol):
 
 
 def start_generation(
-    tracer: Tracer | None,
-    name: str,
-    *,
-    model: Any,
-    parameters: dict[str, Any] | None,
-    input: Any,
-    prompt: Any,
+    tracer: Tracer | None, kwargs: dict[str, Any], default_name: str, *, skip: set[str], input: Any
 ) -> Obs:
-    """A generation under the current observation; NOOP if anything goes wrong."""
+    """A generation for this call under the current observation (NOOP if anything goes
+    wrong): `promptrail_prompt=` and `promptrail_name=` are taken out of `kwargs` (the
+    provider never sees them), the model and parameters (all but `skip`) read from it."""
+    prompt = kwargs.pop("promptrail_prompt", None)
+    name = kwargs.pop("promptrail_name", None) or default_name
     try:
+        model = kwargs.get("model")
         return (tracer or get_tracer()).start_generation(
             name,
             model=None if model is None else str(model),
-            model_parameters=parameters or None,
+            model_parameters=parameters_of(kwargs, skip) or None,
             input=input,
             prompt=prompt,
         )

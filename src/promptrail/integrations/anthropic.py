@@ -26,7 +26,6 @@ from promptrail.integrations._calls import (
     as_plain,
     async_call,
     fail,
-    parameters_of,
     start_generation,
     sync_call,
 )
@@ -68,8 +67,6 @@ class _Messages:
         self.tracer = tracer
 
     def start(self, kwargs: dict[str, Any]) -> Obs:
-        prompt = kwargs.pop("promptrail_prompt", None)
-        name = kwargs.pop("promptrail_name", None) or "anthropic.messages"
         messages = kwargs.get("messages")
         input_: Any = messages
         if kwargs.get("system") or kwargs.get("tools"):
@@ -77,12 +74,7 @@ class _Messages:
             if kwargs.get("tools"):
                 input_["tools"] = kwargs["tools"]
         return start_generation(
-            self.tracer,
-            name,
-            model=kwargs.get("model"),
-            parameters=parameters_of(kwargs, _NOT_PARAMETERS),
-            input=input_,
-            prompt=prompt,
+            self.tracer, kwargs, "anthropic.messages", skip=_NOT_PARAMETERS, input=input_
         )
 
     @staticmethod

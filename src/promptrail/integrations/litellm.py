@@ -18,14 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from promptrail.integrations._calls import (
-    Obs,
-    async_call,
-    parameters_of,
-    start_generation,
-    sync_call,
-)
-from promptrail.integrations.openai import ChatCollector, finish_chat
+from promptrail.integrations._calls import async_call, sync_call
+from promptrail.integrations.openai import ChatCalls
 from promptrail.tracing.tracer import Tracer
 
 _NOT_PARAMETERS = {
@@ -47,35 +41,15 @@ _NOT_PARAMETERS = {
 _MARK = "_promptrail_traced"
 
 
-class _Completion:
-    def __init__(self, tracer: Tracer | None) -> None:
-        self.tracer = tracer
+class _Completion(ChatCalls):
+    """LiteLLM answers in OpenAI's chat shape; its streams are iterators of chunks."""
 
-    def start(self, kwargs: dict[str, Any]) -> Obs:
-        prompt = kwargs.pop("promptrail_prompt", None)
-        name = kwargs.pop("promptrail_name", None) or "litellm.completion"
-        messages = kwargs.get("messages")
-        tools = kwargs.get("tools") or kwargs.get("functions")
-        return start_generation(
-            self.tracer,
-            name,
-            model=kwargs.get("model"),
-            parameters=parameters_of(kwargs, _NOT_PARAMETERS),
-            input={"messages": messages, "tools": tools} if tools else messages,
-            prompt=prompt,
-        )
+    name = "litellm.completion"
+    skip = _NOT_PARAMETERS
 
     @staticmethod
     def whole(response: Any) -> bool:
         return not (hasattr(response, "__next__") or hasattr(response, "__anext__"))
-
-    @staticmethod
-    def finish(obs: Obs, response: Any) -> None:
-        finish_chat(obs, response)
-
-    @staticmethod
-    def collector(obs: Obs) -> ChatCollector:
-        return ChatCollector(obs)
 
 
 def trace_litellm(*, tracer: Tracer | None = None) -> Any:

@@ -33,7 +33,6 @@ from promptrail.integrations._calls import (
     Obs,
     as_plain,
     async_call,
-    parameters_of,
     start_generation,
     sync_call,
 )
@@ -61,7 +60,7 @@ def trace_openai(client: C, *, tracer: Tracer | None = None, stream_usage: bool 
     """Patch this client's `chat.completions` (create and parse) and `responses.create` in
     place; returns it. A client derived later with `with_options(...)` is a new object:
     trace it too."""
-    chat = _Chat(tracer, stream_usage)
+    chat = ChatCalls(tracer, stream_usage)
     _patch(client.chat.completions, ("create", "parse"), chat)  # type: ignore[attr-defined]
     responses = getattr(client, "responses", None)
     if responses is not None:
@@ -88,28 +87,25 @@ def _patch(resource: Any, methods: tuple[str, ...], kind: Any) -> None:
 # -- chat completions ---------------------------------------------------------------------
 
 
-class _Chat:
-    def __init__(self, tracer: Tracer | None, stream_usage: bool) -> None:
+class ChatCalls:
+    """Chat completions: what is recorded of a call, a response and a stream of chunks."""
+
+    name = "openai.chat"
+    skip = _NOT_PARAMETERS
+
+    def __init__(self, tracer: Tracer | None, stream_usage: bool = False) -> None:
         self.tracer = tracer
         self.stream_usage = stream_usage
 
     def start(self, kwargs: dict[str, Any]) -> Obs:
-        prompt = kwargs.pop("promptrail_prompt", None)
-        name = kwargs.pop("promptrail_name", None) or "openai.chat"
         if self.stream_usage and kwargs.get("stream"):
             options = dict(kwargs.get("stream_options") or {})
             options.setdefault("include_usage", True)
             kwargs["stream_options"] = options
         messages = kwargs.get("messages")
         tools = kwargs.get("tools") or kwargs.get("functions")
-        return start_generation(
-            self.tracer,
-            name,
-            model=kwargs.get("model"),
-            parameters=parameters_of(kwargs, _NOT_PARAMETERS),
-            input={"messages": messages, "tools": tools} if tools else messages,
-            prompt=prompt,
-        )
+        input_ = {"messages": messages, "tools": tools} if tools else messages
+        return start_generation(self.tracer, kwargs, self.name, skip=self.skip, input=input_)
 
     @staticmethod
     def whole(response: Any) -> bool:
@@ -196,20 +192,13 @@ class _Responses:
         self.tracer = tracer
 
     def start(self, kwargs: dict[str, Any]) -> Obs:
-        prompt = kwargs.pop("promptrail_prompt", None)
-        name = kwargs.pop("promptrail_name", None) or "openai.responses"
         input_: Any = kwargs.get("input")
         if kwargs.get("instructions") or kwargs.get("tools"):
             input_ = {"instructions": kwargs.get("instructions"), "input": input_}
             if kwargs.get("tools"):
                 input_["tools"] = kwargs["tools"]
         return start_generation(
-            self.tracer,
-            name,
-            model=kwargs.get("model"),
-            parameters=parameters_of(kwargs, _NOT_PARAMETERS),
-            input=input_,
-            prompt=prompt,
+            self.tracer, kwargs, "openai.responses", skip=_NOT_PARAMETERS, input=input_
         )
 
     @staticmethod

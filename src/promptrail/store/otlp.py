@@ -980,14 +980,7 @@ def resolve_prompts(conn: Connection, events: list[SpanEvent]) -> None:
         return
     wanted = {(r.name, r.version) for r in refs if r.version is not None}
     by_label = {(r.name, r.label) for r in refs if r.version is None and r.label}
-    hashes: dict[tuple[str, int], str] = {}
-    if wanted:
-        for name, version, digest in conn.execute(
-            select(versions.c.name, versions.c.version, versions.c.hash).where(
-                tuple_(versions.c.name, versions.c.version).in_(list(wanted))
-            )
-        ):
-            hashes[(name, version)] = digest
+    hashes = _hashes(conn, wanted)
     at_label: dict[tuple[str, str], int] = {}
     if by_label:
         for name, label, version in conn.execute(
@@ -996,14 +989,7 @@ def resolve_prompts(conn: Connection, events: list[SpanEvent]) -> None:
             )
         ):
             at_label[(name, label)] = version
-    missing = {(n, v) for (n, lbl), v in at_label.items()} - set(hashes)
-    if missing:
-        for name, version, digest in conn.execute(
-            select(versions.c.name, versions.c.version, versions.c.hash).where(
-                tuple_(versions.c.name, versions.c.version).in_(list(missing))
-            )
-        ):
-            hashes[(name, version)] = digest
+    hashes |= _hashes(conn, {(n, v) for (n, _), v in at_label.items()} - set(hashes))
     for ref in refs:
         if ref.version is None and ref.label:
             found = at_label.get((ref.name, ref.label))
@@ -1013,3 +999,13 @@ def resolve_prompts(conn: Connection, events: list[SpanEvent]) -> None:
         ref.resolved = digest is not None and (ref.hash is None or ref.hash == digest)
         if digest is not None and ref.hash is None:
             ref.hash = digest
+
+
+def _hashes(conn: Connection, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """(name, version) -> content hash, for the versions the registry holds."""
+    if not wanted:
+        return {}
+    query = select(versions.c.name, versions.c.version, versions.c.hash).where(
+        tuple_(versions.c.name, versions.c.version).in_(list(wanted))
+    )
+    return {(name, version): digest for name, version, digest in conn.execute(query)}

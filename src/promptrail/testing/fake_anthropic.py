@@ -125,5 +125,4 @@ class FakeAnthropic(FakeOpenAI):
     @property
     def base_url(self) -> str:
         """For `anthropic.Anthropic(base_url=...)` (the SDK adds /v1/messages)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.url.removesuffix("/v1")

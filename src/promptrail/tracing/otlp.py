@@ -30,7 +30,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from promptrail.api import otlp as a
-from promptrail.tracing.exporter import SDK_NAME, Exporter, PermanentError, RetryableError
+from promptrail.errors import PermanentError, RetryableError
+from promptrail.tracing.exporter import SDK_NAME, Exporter
 
 log = logging.getLogger("promptrail.tracing")
 

@@ -19,8 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api import otlp
+from promptrail.errors import ApiProblem
 from promptrail.server.api.ingest import _SQLITE_INGEST, Ingest, _decode, pricing_of
-from promptrail.server.errors import ERROR_RESPONSES, ApiProblem
+from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import registry_of
 from promptrail.store.ingest import Outcome, store_valid
 from promptrail.store.otlp import UndecodableBody, decode, resolve_prompts, to_events
