@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +19,26 @@ from .conftest import PROMPT_REF, Prompt, generations
 
 MESSAGES = [{"role": "user", "content": "How do I reset my password?"}]
 # LiteLLM's own types make pydantic warn; that is LiteLLM's business, not a failure here.
-pytestmark = pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _drop_litellm_clients() -> Iterator[None]:
+    """LiteLLM caches its provider clients for the process; their sockets to the fakes would
+    be reported unclosed in whatever test the garbage collector happens to run in later."""
+    yield
+    import gc
+    import warnings
+
+    import litellm
+
+    litellm.in_memory_llm_clients_cache.flush_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gc.collect()
 
 
 def test_completion_through_openai_is_a_generation_with_usage_and_the_prompt_link(
