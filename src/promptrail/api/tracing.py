@@ -64,6 +64,14 @@ class PromptRef(_Body):
     hash: str | None = Field(default=None, max_length=64)
 
 
+class PromptLink(PromptRef):
+    """A stored link: `resolved` says whether the registry holds that version (with that
+    hash), checked when an OTLP span names a prompt; None when not checked (the SDK's own
+    links come from prompts it fetched from the registry)."""
+
+    resolved: bool | None = None
+
+
 class TraceBody(_Body):
     id: Id
     name: Name | None = None
@@ -281,7 +289,7 @@ class ObservationOut(_Out):
     usage: UsageTotals | None
     cost: CostTotals | None
     cost_source: str | None  # "given" by the caller or "computed" from the price table
-    prompt: PromptRef | None
+    prompt: PromptLink | None
 
 
 class ScoreOut(_Out):

@@ -24,6 +24,7 @@ from promptrail import __version__
 from promptrail.server import errors, ui
 from promptrail.server.api import eval as eval_api
 from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
+from promptrail.server.api import otlp as otlp_api
 from promptrail.server.cache import Entry, send_entry
 from promptrail.server.settings import Settings
 from promptrail.server.state import Registry
@@ -39,6 +40,7 @@ ROUTERS = [
     traces.router,
     prices.router,
     eval_api.router,
+    otlp_api.router,
 ]
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

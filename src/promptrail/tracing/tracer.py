@@ -7,6 +7,8 @@ Configuration comes from arguments, then the environment:
     PROMPTRAIL_TRACE_FILE=path     append events to a JSONL file instead
     PROMPTRAIL_SAMPLE_RATE=0.1     keep one trace in ten (decided by trace id)
     PROMPTRAIL_ENVIRONMENT, PROMPTRAIL_RELEASE   defaults for every trace
+    PROMPTRAIL_OTLP=true           also (or only, without a promptrail URL) export OTLP/HTTP
+                                   to OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT with its _HEADERS
 
 With no destination at all, spans still nest and have ids but nothing is sent.
 `Tracer(...)` checks its arguments (ValueError); from then on nothing it does raises.
@@ -64,6 +66,8 @@ class Tracer:
         request_timeout: float = 10.0,
         max_field_chars: int = 100_000,
         shutdown_timeout: float = 5.0,
+        otlp_endpoint: str | None = None,
+        otlp_headers: dict[str, str] | None = None,
     ):
         if enabled is None:
             enabled = settings.TRACING.switch(True) is not False  # unreadable: stay on
@@ -82,6 +86,8 @@ class Tracer:
         self.max_field_chars = max_field_chars
         if exporter is None and self.enabled:
             exporter = _exporter_from(url, api_key, request_timeout)
+        if self.enabled:
+            exporter = _with_otlp(exporter, otlp_endpoint, otlp_headers, request_timeout)
         self.exporter = exporter
         self._worker: Worker | None = None
         self._emit: Callable[[Any], None] = _discard
@@ -265,6 +271,29 @@ def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Expo
     if path:
         return JsonlExporter(path)
     return None
+
+
+def _with_otlp(
+    exporter: Exporter | None,
+    endpoint: str | None,
+    headers: dict[str, str] | None,
+    timeout: float,
+) -> Exporter | None:
+    """`exporter` with an OTLP exporter beside it (or alone) when asked for: by
+    `otlp_endpoint=` (errors raise), or PROMPTRAIL_OTLP=true (errors are logged)."""
+    from_env = bool(settings.OTLP.switch(False))
+    if endpoint is None and not from_env:
+        return exporter
+    from promptrail.tracing.otlp import FanoutExporter, OtlpExporter
+
+    try:
+        otlp = OtlpExporter(endpoint, headers, timeout=timeout)
+    except ValueError as exc:
+        if endpoint is not None:
+            raise
+        log.warning("promptrail: PROMPTRAIL_OTLP is set but %s; not exporting OTLP", exc)
+        return exporter
+    return otlp if exporter is None else FanoutExporter([exporter, otlp])
 
 
 # -- the process-wide tracer -------------------------------------------------------------
