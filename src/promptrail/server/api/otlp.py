@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from promptrail.api import otlp
 from promptrail.errors import ApiProblem
-from promptrail.server.api.ingest import _SQLITE_INGEST, Ingest, _decode, pricing_of
+from promptrail.server.api.ingest import Ingest, _decode, pricing_of
 from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import registry_of
 from promptrail.store.ingest import Outcome, store_valid
@@ -71,13 +71,6 @@ async def export_traces(request: Request, _: Ingest) -> Response:
     media = (content_type or otlp.PROTOBUF).split(";")[0].strip().lower()
     pricing = pricing_of(request)
 
-    def work() -> Response:
-        if registry.store.backend == "sqlite":
-            # As for the native ingest: one writer anyway, so no parsing side by side.
-            with _SQLITE_INGEST:
-                return decode_and_store()
-        return decode_and_store()
-
     def decode_and_store() -> Response:
         data = _decode(
             body, request.headers.get("content-encoding"), registry.settings.max_body_bytes
@@ -116,7 +109,7 @@ async def export_traces(request: Request, _: Ingest) -> Response:
             ]
         return _response(media, len(problems), _summary(problems) if problems else "")
 
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(decode_and_store)
 
 
 for path in (otlp.TRACES_PATH, otlp.LANGFUSE_TRACES_PATH):
