@@ -19,6 +19,7 @@ import httpx
 
 from promptrail.gitops.diff import PromptDiff, RepoDiff, diff_refs
 from promptrail.gitops.diffview import render_markdown
+from promptrail.gitops.evalcomment import render_section as evaluation_section
 from promptrail.repo.repository import PromptRepo
 from promptrail.repo.spec import PRODUCTION
 
@@ -59,11 +60,16 @@ def build_comment(
     api_key: str | None = None,
     now: datetime | None = None,
     transport: httpx.BaseTransport | None = None,
+    evaluation: dict[str, Any] | None = None,
 ) -> str:
+    """The diff, then the evaluation report (`eval --base --format json`) when given, then
+    the production numbers."""
     diff = diff_refs(PromptRepo(path), base, head)
-    body = render_markdown(diff)
-    section = production_section(diff, registry, api_key, now=now, transport=transport)
-    return body.rstrip("\n") + "\n\n" + section if section else body
+    sections = [render_markdown(diff)]
+    if evaluation is not None:
+        sections.append(evaluation_section(evaluation))
+    sections.append(production_section(diff, registry, api_key, now=now, transport=transport))
+    return "\n\n".join(s.rstrip("\n") for s in sections if s) + "\n"
 
 
 def production_section(
