@@ -234,11 +234,14 @@ def test_gitops_loop_end_to_end(loop: Loop) -> None:
     assert [s.name for s in review.steps] == [
         "Validate",
         "Check versions against the base branch",
-        "Comment the diff and production numbers",
+        "Evaluate the changed prompts against the base branch",
+        "Comment the diff, the evaluation and production numbers",
         "Publish the preview label pr-12",
     ]
     (comment,) = loop.comments(12)
     assert comment.startswith(MARKER)
+    # No LLM key among the secrets: the evaluation says so plainly, and the run passes.
+    assert "_no LLM key (secret OPENAI_API_KEY): evaluation skipped_" in comment
     assert "customer-email" in comment
     assert "warm email" in comment
     # The registry was reachable with the preview key: production's numbers are in.
