@@ -11,9 +11,11 @@ items that produced a number or a boolean (true = 1); a categorical score has no
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from promptrail.repo.spec import DatasetItem
 
 __all__ = [
     "DatasetInfo",
@@ -40,7 +42,6 @@ __all__ = [
 ]
 
 ScoreValue = float | bool | str
-ItemId = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class _Model(BaseModel):
@@ -48,15 +49,6 @@ class _Model(BaseModel):
 
 
 # -- datasets --------------------------------------------------------------------------------
-
-
-class DatasetItem(_Model):
-    """One item of a dataset, as written in `datasets/<name>.yaml` (or one `.jsonl` line)."""
-
-    id: ItemId
-    input: Any = None  # the prompt's variables (a mapping), or free-form input for a task
-    expected: Any = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class DatasetUpload(_Model):

@@ -68,6 +68,9 @@ def _register() -> None:
     app.command("get")(get.command)
     app.add_typer(keys.app, name="keys")
     app.add_typer(db.app, name="db")
+    from promptrail.cli import eval as eval_command
+
+    app.command("eval")(eval_command.command)
 
 
 _register()
