@@ -7,6 +7,7 @@ import pytest
 from promptrail.eval import prgate
 from promptrail.eval.paired import changed_items, compare_runs
 from promptrail.gitops.evalcomment import render_section
+from promptrail.repo.spec import GateRule
 
 from .runs import run
 
@@ -58,16 +59,16 @@ def test_the_gate_fails_on_a_significant_drop_and_never_on_noise() -> None:
 def test_the_gate_allows_a_declared_drop_and_checks_min_and_ceilings() -> None:
     base, head = pair(broken=12)
     comparison = compare_runs(base, head)
-    assert prgate.check({"exact": {"max_drop": 0.5}}, head, comparison).passed
-    result = prgate.check({"exact": {"max_drop": 0.5, "min": 0.9}}, head, comparison)
+    assert prgate.check({"exact": GateRule(max_drop=0.5)}, head, comparison).passed
+    result = prgate.check({"exact": GateRule(max_drop=0.5, min=0.9)}, head, comparison)
     assert not result.passed
-    assert result.checks[0].message == "mean 0.450 is outside min 0.9"
+    assert result.checks[0].message == "exact = 0.45, below the minimum 0.9"
 
     cheap = run(2, {"a": "x"}, {"ok": {"a": True}}, cost=0.002, latency_ms=800)
     assert prgate.check(
-        {"cost_per_call": {"max": 0.01}, "latency_ms": {"max": 900}}, cheap, {}
+        {"cost_per_call": GateRule(max=0.01), "latency_ms": GateRule(max=900)}, cheap, {}
     ).passed
-    failed = prgate.check({"cost_per_call": {"max": 0.001}}, cheap, {})
+    failed = prgate.check({"cost_per_call": GateRule(max=0.001)}, cheap, {})
     assert not failed.passed
     assert "above 0.001" in (failed.checks[0].message or "")
 

@@ -17,54 +17,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from promptrail.api.eval import GateCheck, GateResult, RunResult
+from promptrail.eval.aggregate import check_gate
 from promptrail.eval.stats import Comparison
+from promptrail.repo.spec import GateRule
 
-COST = "cost_per_call"
-LATENCY = "latency_ms"
-RESERVED = (COST, LATENCY)
-RULE_KEYS = ("min", "max", "max_drop")
+COST, LATENCY = "cost_per_call", "latency_ms"  # repo.spec.GATE_CEILINGS
 
 
 def check(
-    gate: Mapping[str, Mapping[str, Any]],
+    gate: Mapping[str, GateRule],
     head: RunResult,
     comparison: Mapping[str, Comparison],
 ) -> GateResult:
-    checks: list[GateCheck] = []
+    checks = list(check_gate(dict(gate), head.aggregates, head.run_aggregates).checks)
     for name, rule in gate.items():
         if name == COST:
             checks.append(_ceiling(name, rule, [i.cost for i in head.items], "$", mean=True))
         elif name == LATENCY:
             checks.append(_ceiling(name, rule, [i.latency_ms for i in head.items], "ms"))
-        else:
-            checks.extend(_bounds(name, rule, head.aggregates.get(name)))
     for name, found in comparison.items():
-        rule = gate.get(name, {})
-        checks.append(_drop(name, found, float(rule.get("max_drop") or 0.0)))
+        declared = gate.get(name)
+        allowed = declared.max_drop if declared and declared.max_drop is not None else 0.0
+        checks.append(_drop(name, found, allowed))
     return GateResult(passed=all(c.passed for c in checks), checks=checks)
-
-
-def _bounds(name: str, rule: Mapping[str, Any], value: float | None) -> list[GateCheck]:
-    low, high = rule.get("min"), rule.get("max")
-    if low is None and high is None:
-        return []
-    if value is None:
-        return [GateCheck(evaluator=name, min=low, max=high, passed=False, message="no score")]
-    passed = (low is None or value >= low) and (high is None or value <= high)
-    bound = f"min {low}" if low is not None and value < low else f"max {high}"
-    return [
-        GateCheck(
-            evaluator=name,
-            min=low,
-            max=high,
-            value=value,
-            passed=passed,
-            message=None if passed else f"mean {value:.3f} is outside {bound}",
-        )
-    ]
 
 
 def _drop(name: str, found: Comparison, allowed: float) -> GateCheck:
@@ -85,19 +62,19 @@ def _drop(name: str, found: Comparison, allowed: float) -> GateCheck:
 
 
 def _ceiling(
-    name: str, rule: Mapping[str, Any], values: list[float | None], unit: str, mean: bool = False
+    name: str, rule: GateRule, values: list[float | None], unit: str, mean: bool = False
 ) -> GateCheck:
-    limit = rule.get("max")
+    limit = rule.max
     known = sorted(v for v in values if v is not None)
     if limit is None or not known:
         return GateCheck(evaluator=name, max=limit, passed=True, message="not measured")
     value = math.fsum(known) / len(known) if mean else known[math.ceil(0.95 * len(known)) - 1]
-    passed = value <= float(limit)
+    passed = value <= limit
     what = "mean" if mean else "p95"
     return GateCheck(
         evaluator=name,
         max=limit,
         value=value,
         passed=passed,
-        message=None if passed else f"{what} {value:g} {unit} per call is above {limit} {unit}",
+        message=None if passed else f"{what} {value:g} {unit} per call is above {limit:g} {unit}",
     )
