@@ -186,6 +186,30 @@ class PromptRepo:
             )
         return proc.stdout.strip()
 
+    def merge_base(self, one: str, other: str) -> str:
+        """The best common ancestor of two refs (where a branch left the other)."""
+        self.resolve(one), self.resolve(other)  # an unknown ref: the message that says why
+        return self._git_out("merge-base", one, other).decode().strip()
+
+    def default_branch(self) -> str:
+        """The ref of the default branch: origin's HEAD, else origin/main, main, master."""
+        proc = subprocess.run(
+            ["git", "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"],
+            cwd=self.require_git(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode == 0 and proc.stdout.strip():
+            return proc.stdout.strip()
+        for candidate in ("origin/main", "origin/master", "main", "master"):
+            try:
+                self.resolve(candidate)
+            except GitError:
+                continue
+            return candidate
+        raise GitError("no default branch found (origin/HEAD, main or master): pass --base REF")
+
     def has_commits(self) -> bool:
         if not self.is_git:
             return False
