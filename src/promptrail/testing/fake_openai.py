@@ -28,6 +28,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -264,7 +265,7 @@ class _Server(ThreadingHTTPServer):
         self.latency = 0.0
         self.failures: list[tuple[int, float | None]] = []  # the next requests' answers
         self.fail_rules: list[tuple[str, int]] = []
-        self.reply_rules: list[tuple[str, str]] = []
+        self.reply_rules: list[tuple[str, str | Callable[[str], str]]] = []
 
     def next_failure(self, body: dict[str, Any]) -> tuple[int, float | None] | None:
         if self.failures:
@@ -279,7 +280,7 @@ class _Server(ThreadingHTTPServer):
         text = _last_user(body.get("messages") or [])
         for needle, content in self.reply_rules:
             if needle in text:
-                return content
+                return content(text) if callable(content) else content
         return None
 
 
@@ -323,8 +324,9 @@ class FakeOpenAI:
         """Every request whose last user message contains `text` answers `status`."""
         self._server.fail_rules.append((text, status))
 
-    def reply_when(self, text: str, content: str) -> None:
-        """Requests whose last user message contains `text` get `content` as the answer."""
+    def reply_when(self, text: str, content: str | Callable[[str], str]) -> None:
+        """Requests whose last user message contains `text` get `content` as the answer
+        (or what `content(message)` returns: a noisy model, say)."""
         self._server.reply_rules.append((text, content))
 
     @property
