@@ -25,6 +25,8 @@ def load_function(reference: str, root: Path | None = None) -> Callable[..., Any
         raise ValueError(f"{reference!r} is not a function reference: {REFERENCE_HINT}")
     if root is not None and str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    if root is not None:
+        _forget_if_elsewhere(module_name, root)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -44,6 +46,21 @@ def load_function(reference: str, root: Path | None = None) -> Callable[..., Any
     if not callable(target):
         raise ValueError(f"{reference!r} is a {type(target).__name__}, not a function")
     return target  # type: ignore[no-any-return]
+
+
+def _forget_if_elsewhere(module_name: str, root: Path) -> None:
+    """A package of the same name imported from another repository (a test run, a notebook
+    that evaluated two repositories) must not shadow this one's."""
+    top = module_name.split(".")[0]
+    loaded = sys.modules.get(top)
+    file = getattr(loaded, "__file__", None) if loaded is not None else None
+    if file is None or Path(file).resolve().is_relative_to(Path(root).resolve()):
+        return
+    if not (Path(root) / top).exists() and not (Path(root) / f"{top}.py").exists():
+        return  # not the repository's own module: an installed package
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
 
 
 class UserFunction:
