@@ -73,9 +73,10 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def llm_env(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+def llm_env(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeOpenAI:
     monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("PROMPTRAIL_EVAL_CACHE", str(tmp_path / "eval-cache.sqlite"))
     return fake
 
 

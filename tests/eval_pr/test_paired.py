@@ -91,7 +91,7 @@ def report_for(base, head) -> dict:
                 "comparison": {k: v.as_dict() for k, v in comparison.items()},
                 "gate": gate.model_dump(),
                 "changed_items": [i.as_dict() for i in changed_items(base, head)],
-                "compare_url": "http://registry/ui/runs/compare?base=run-1&head=run-2",
+                "compare_url": "http://registry/runs/compare?base=run-1&head=run-2",
             }
         ],
     }
@@ -106,7 +106,7 @@ def test_the_comment_section_shows_table_gate_items_and_link() -> None:
     assert "<summary>12 item(s) changed; the first 5</summary>" in text
     assert "<del>Paris</del><ins>Lyon</ins>" in text
     assert "_7 more in the run comparison._" in text
-    assert "[Compare the two runs item by item](http://registry/ui/runs/compare?" in text
+    assert "[Compare the two runs item by item](http://registry/runs/compare?" in text
     assert "v1 → v2 · changed: content · base run reused" in text
 
 

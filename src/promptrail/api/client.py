@@ -149,13 +149,23 @@ class RegistryClient:
         return RunResult.model_validate(self._request("GET", f"/api/v1/runs/{quote(run_id)}"))
 
     def list_runs(
-        self, *, prompt: str | None = None, dataset: str | None = None, limit: int = 50
+        self,
+        *,
+        prompt: str | None = None,
+        dataset: str | None = None,
+        limit: int = 50,
+        prompt_hash: str | None = None,
+        dataset_hash: str | None = None,
     ) -> RunList:
         params: dict[str, Any] = {"limit": limit}
         if prompt:
             params["prompt"] = prompt
         if dataset:
             params["dataset"] = dataset
+        if prompt_hash:
+            params["prompt_hash"] = prompt_hash
+        if dataset_hash:
+            params["dataset_hash"] = dataset_hash
         return RunList.model_validate(self._request("GET", "/api/v1/runs", params=params))
 
     def compare_runs(self, base: str, head: str) -> RunComparison:

@@ -153,7 +153,11 @@ def find_reusable(registry: RegistryClient, plan: RunPlan) -> RunResult | None:
     target = plan.target
     try:
         listing = registry.list_runs(
-            prompt=target.prompt.name, dataset=plan.dataset.name, limit=REUSE_CANDIDATES
+            prompt=target.prompt.name,
+            dataset=plan.dataset.name,
+            prompt_hash=target.prompt.hash,
+            dataset_hash=plan.dataset.hash,
+            limit=REUSE_CANDIDATES,
         )
     except RegistryError:
         return None
@@ -298,4 +302,4 @@ def _compare_url(ui: str | None, base: RunResult | None, head: RunResult) -> str
     if not ui or base is None:
         return None
     query = urlencode({"base": base.run_id, "head": head.run_id})
-    return f"{ui.rstrip('/')}/ui/runs/compare?{query}"
+    return f"{ui.rstrip('/')}/runs/compare?{query}"
