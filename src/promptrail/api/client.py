@@ -38,6 +38,7 @@ from promptrail.api.registry import (
     RegistryState,
     VersionList,
 )
+from promptrail.api.tracing import ScoreBody, ScoreOut, TraceDetail, TraceList
 from promptrail.errors import (
     Conflict,
     PromptNotFound,
@@ -186,6 +187,20 @@ class RegistryClient:
             params["hash"] = hash
         data = self._request("GET", f"/api/v1/datasets/{_path(name)}", params=params)
         return DatasetVersion.model_validate(data)
+
+    # -- traces and scores: what `eval --traces` reads and writes ------------------------
+
+    def list_traces(self, **params: Any) -> TraceList:
+        """`GET /api/v1/traces` with its filters (`prompt_name`, `from`, `to`, `page`, ...)."""
+        return TraceList.model_validate(self._request("GET", "/api/v1/traces", params=params))
+
+    def get_trace(self, trace_id: str) -> TraceDetail:
+        data = self._request("GET", f"/api/v1/traces/{quote(trace_id, safe='')}")
+        return TraceDetail.model_validate(data)
+
+    def create_score(self, score: ScoreBody) -> ScoreOut:
+        body = score.model_dump(mode="json", exclude_none=True)
+        return ScoreOut.model_validate(self._request("POST", "/api/v1/scores", json=body))
 
     # -- one request, errors translated ----------------------------------------------------
 

@@ -145,6 +145,48 @@ def bootstrap_interval(
     return float(lo), float(hi)
 
 
+def compare_unpaired(
+    base: Sequence[float],
+    head: Sequence[float],
+    *,
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Comparison:
+    """Two versions scored on different traffic (live traces): each side resampled alone.
+
+    No pairing, so no sign test: the verdict rests on the interval of the difference of
+    means. Wins, ties and losses stay 0.
+    """
+    b, h = np.asarray(base, dtype=float), np.asarray(head, dtype=float)
+    if not len(b) or not len(h):
+        return Comparison(None, None, None, None, "same", 0, 0, 0, None, 0, len(b) + len(h))
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(resamples)
+    step = max(1, _CHUNK // (len(b) + len(h)))
+    for start in range(0, resamples, step):
+        stop = min(resamples, start + step)
+        picks_b = rng.integers(0, len(b), size=(stop - start, len(b)))
+        picks_h = rng.integers(0, len(h), size=(stop - start, len(h)))
+        diffs[start:stop] = h[picks_h].mean(axis=1) - b[picks_b].mean(axis=1)
+    tail = (1.0 - confidence) / 2 * 100
+    lo, hi = (float(v) for v in np.percentile(diffs, [tail, 100 - tail]))
+    verdict: Verdict = "better" if lo > TIE else "worse" if hi < -TIE else "same"
+    return Comparison(
+        base=float(b.mean()),
+        head=float(h.mean()),
+        diff=float(h.mean() - b.mean()),
+        ci=(lo, hi),
+        verdict=verdict,
+        wins=0,
+        ties=0,
+        losses=0,
+        p_value=None,
+        items=min(len(b), len(h)),
+        unpaired=0,
+    )
+
+
 def sign_test(wins: int, losses: int) -> float:
     """Two-sided exact binomial p-value of wins against losses (ties dropped)."""
     n = wins + losses
