@@ -27,7 +27,7 @@ from promptrail.api.eval import (
 from promptrail.eval.evaluators.bounds import as_number
 from promptrail.repo.datasets import dataset_hash
 from promptrail.repo.spec import is_valid_name
-from promptrail.store.errors import InvalidRequest, NotFound, StoreConflict
+from promptrail.errors import InvalidRequest, NotFound, StoreConflict
 from promptrail.store.evaluation import dataset_versions as dv
 from promptrail.store.evaluation import eval_results as results_t
 from promptrail.store.evaluation import eval_runs as runs_t

@@ -210,6 +210,7 @@ def test_gitops_loop_end_to_end(loop: Loop) -> None:
     # -- a prompt repository, set up by `promptrail init`, published from main ------------
     assert loop.promptrail("init", "--yes").returncode == 0
     shutil.copytree(ROOT / "prompts" / "support", dev.path / "prompts" / "support")
+    shutil.copytree(ROOT / "datasets", dev.path / "datasets")  # what their evals: name
     write_email(dev, V1, 1)
     first = dev.commit("prompts: first version")
     loop.push("main")
