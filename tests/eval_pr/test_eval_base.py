@@ -107,3 +107,26 @@ def test_a_dataset_change_alone_reruns_both_sides(eval_repo: GitRepo, llm_env: F
     assert entry["comparison"]["exact"]["verdict"] == "same"  # both sides miss Lutetia
     assert entry["comparison"]["exact"]["head"] == 11 / 12
     assert code == 0
+
+
+def test_the_pr_comment_gains_the_evaluation_section(
+    eval_repo: GitRepo, llm_env: FakeOpenAI, tmp_path
+) -> None:
+    branch(eval_repo, GOOD + "?", BAD + ".")
+    result = run_cli("eval", "--base", "main", "--format", "json", cwd=eval_repo.path)
+    assert result.exit_code == 1
+    report = tmp_path / "eval.json"
+    report.write_text(result.stdout)
+    comment = run_cli(
+        "comment", "--diff", "main", "--eval", str(report), "--dry-run", cwd=eval_repo.path
+    )
+    assert comment.exit_code == 0, comment.output
+    body = comment.stdout
+    assert body.index("| `capital` |") < body.index("#### Evaluation")  # the diff first
+    assert "❌ **gate failed**" in body
+    assert "| `exact` | 1.000 | 0.000 | -1.000 [-1.000, -1.000] | ❌ worse |" in body
+    assert "<summary>12 item(s) changed; the first 5</summary>" in body
+    assert "<del>Paris</del>" in body
+    bad = run_cli("comment", "--eval", str(report), "--dry-run", cwd=eval_repo.path)
+    assert bad.exit_code == 2
+    assert "--eval goes with --diff" in bad.stderr
