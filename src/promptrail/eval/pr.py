@@ -176,9 +176,15 @@ def find_reusable(registry: RegistryClient, plan: RunPlan) -> RunResult | None:
     return None
 
 
-def base_plan(repo: PromptRepo, change: Change, options: PrOptions, base: str) -> RunPlan:
-    """The head's plan (dataset, evaluators, samples) with the base's prompt in it."""
-    plan = prepare(repo, _run_options(change, options))
+def base_plan(
+    repo: PromptRepo, change: Change, options: PrOptions, base: str, like: RunPlan | None = None
+) -> RunPlan:
+    """The head's plan (dataset, evaluators, samples) with the base's prompt in it.
+
+    `like`: a head plan to copy instead of preparing anew; its endpoint is the head's, so
+    such a plan is only for `find_reusable`, never to run.
+    """
+    plan = like or prepare(repo, _run_options(change, options))
     before = repo.load(base).prompts[change.name]
     config = dict(before.spec.config)
     model = options.run.model or config.get("model") or plan.target.model
@@ -246,12 +252,12 @@ def evaluate_change(
     base_result, reused = None, False
     calls = 0
     if change.base_exists:
-        base_side = base_plan(repo, change, options, base)
-        found = find_reusable(registry, base_side) if registry is not None else None
+        looked_up = base_plan(repo, change, options, base, like=head_side)
+        found = find_reusable(registry, looked_up) if registry is not None else None
         if found is not None:
             base_result, reused = found, True
         else:
-            base_result = run(base_side)
+            base_result = run(base_plan(repo, change, options, base))
             calls += base_result.stats.llm_calls
             _record(registry, base_result, options)
     head_result = run(head_side)
