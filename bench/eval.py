@@ -8,7 +8,8 @@ the real `openai` package with a fresh cache (every item a call), then again fro
 cache (no call). Reported: wall time of the run (the bound is items x latency /
 concurrency), the CPU per item of this process over the run (the openai package and its
 HTTP stack, the tracer, rendering, scoring and the cache), and the cached rerun with its
-CPU per item (everything but the HTTP calls: the runner's own share). Goals: run <= 2x the bound, < 1 ms CPU per item, cached rerun < 1 s.
+CPU per item (everything but the HTTP calls: the runner's own share).
+Goals: run <= 2x the bound, < 1 ms CPU per item, cached rerun < 1 s.
 """
 
 from __future__ import annotations

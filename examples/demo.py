@@ -3,7 +3,8 @@
 Starts a registry on SQLite (`.promptrail/demo.db`), publishes `prompts/` the way CI
 would, runs `examples/customer_support.py` against a local fake LLM with tracing on,
 shows `promptrail get customer-email`, evaluates `support/triage` over
-`datasets/triage.yaml` (the run is stored in the registry), and prints where to look. On a terminal the
+`datasets/triage.yaml` (the run is stored in the registry), and prints where to look.
+On a terminal the
 registry keeps running until Ctrl-C; elsewhere (CI, a pipe) it stops when the demo ends.
 Running it again reuses the database: the second publish has nothing to do.
 """

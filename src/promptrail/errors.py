@@ -21,6 +21,7 @@ PromptrailError
  ├── Refused                 the key lacks the scope a UI page or action needs (403)
  ├── EvaluatorError          an evaluator could not score an item (recorded on the item)
  ├── LlmUnavailable          the LLM endpoint could not be reached at all (CLI exit 3)
+ ├── MalformedAnswer         the LLM endpoint answered 200 with something not a completion
  └── RegistryError           the registry refused a request or could not be reached
       ├── Conflict           409: a stale plan or a version number with other content
       │    └── StoreConflict the store's refusal, with a code and details for the API
@@ -129,6 +130,10 @@ class EvaluatorError(PromptrailError):
 
 class LlmUnavailable(PromptrailError):
     """No call to the LLM endpoint got through (refused, unreachable, or every call failed)."""
+
+
+class MalformedAnswer(PromptrailError):
+    """The LLM endpoint answered, but not with a chat completion (recorded on the item)."""
 
 
 class SnapshotError(PromptrailError):

@@ -140,10 +140,11 @@ def test_a_json_schema_that_does_not_compile(
     with_evaluator(eval_repo, "      - {type: json_schema, name: shape, schema: {type: objekt}}\n")
     validate, ran = refused(eval_repo, openai_env, cache)
     assert (
-        "prompts/capitals.yaml:14: error[eval-evaluator]: `schema`: the JSON Schema does not compile"
-        in validate
+        "prompts/capitals.yaml:14: error[eval-evaluator]: "
+        "`schema`: the JSON Schema does not compile" in validate
     )
-    assert "objekt" in validate and "does not compile" in ran
+    assert "objekt" in validate
+    assert "does not compile" in ran
 
 
 def test_a_gate_naming_no_evaluator_and_a_missing_dataset(
@@ -169,3 +170,16 @@ def test_evals_is_not_content_no_version_bump_needed(eval_repo: GitRepo) -> None
     assert checked.exit_code == 0, checked.stdout + checked.stderr
     after = run_cli("render", "capitals", "--var", "country=France", cwd=eval_repo.path)
     assert before.stdout == after.stdout
+
+
+def test_diff_shows_dataset_items_and_evals_changes(eval_repo: GitRepo) -> None:
+    dataset = eval_repo.path / "datasets/capitals.yaml"
+    text = dataset.read_text().replace("expected: Lima", "expected: Lima, Peru")
+    dataset.write_text(text + "  - id: it\n    input: {country: Italy}\n")
+    eval_repo.write_prompt("capitals", CAPITALS_PROMPT.replace("min: 0.9", "min: 0.5"))
+    shown = run_cli("diff", "HEAD", cwd=eval_repo.path)
+    assert shown.exit_code == 0, shown.stderr
+    assert "~ dataset capitals  4 items; +1 (it) ~1 (pe)" in shown.stdout
+    assert "evals (checks, not content)" in shown.stdout
+    assert '+        "min": 0.5' in shown.stdout
+    assert "1 dataset changed" in shown.stdout

@@ -178,12 +178,14 @@ def test_run_experiment_with_local_data_functions_and_run_evaluators() -> None:
     assert sorted(calls) == ["Atlantis", "France", "Japan"]
     by_id = {item.id: item for item in result.items}
     assert by_id["fr"].scores == {"right": True, "short": True}
-    assert by_id["jp"].scores["right"] is False and by_id["jp"].comments["right"] == "wanted Tokyo"
+    assert by_id["jp"].scores["right"] is False
+    assert by_id["jp"].comments["right"] == "wanted Tokyo"
     assert by_id["at"].error == "LookupError: no such country"
     assert result.aggregates == {"right": 0.5, "short": 1.0}
     assert result.run_aggregates == {"pass_rate:right": 0.5, "worst": 5.0}
     assert result.gate.passed is False
-    assert result.prompt.name == "capitals-app" and result.dataset.name == "local"
+    assert result.prompt.name == "capitals-app"
+    assert result.dataset.name == "local"
 
 
 def test_run_experiment_refuses_duplicate_ids() -> None:

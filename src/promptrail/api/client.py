@@ -27,6 +27,7 @@ from promptrail import __version__, settings
 from promptrail.api.eval import (
     DatasetList,
     DatasetVersion,
+    DatasetVersionList,
     RunComparison,
     RunCreated,
     RunList,
@@ -194,6 +195,10 @@ class RegistryClient:
         params = {"base": base, "head": head}
         data = self._request("GET", "/api/v1/runs/compare", params=params)
         return RunComparison.model_validate(data)
+
+    def dataset_versions(self, name: str) -> DatasetVersionList:
+        data = self._request("GET", f"/api/v1/dataset-versions/{_path(name)}")
+        return DatasetVersionList.model_validate(data)
 
     def list_datasets(self) -> DatasetList:
         return DatasetList.model_validate(self._request("GET", "/api/v1/datasets"))

@@ -67,7 +67,10 @@ class ResponseCache:
                 .execute("SELECT answer FROM responses WHERE key = ?", (key,))
                 .fetchone()
             )
-        return None if row is None else json.loads(row[0])  # type: ignore[no-any-return]
+        if row is None:
+            return None
+        answer: dict[str, Any] = json.loads(row[0])
+        return answer
 
     def put(self, key: str, answer: dict[str, Any]) -> None:
         with self._lock:

@@ -28,41 +28,20 @@ from promptrail.api.eval import DatasetRef, RunPrompt, RunResult
 from promptrail.errors import UsageError
 from promptrail.eval.aggregate import RunEvaluator, RunSpec, build_run_evaluators
 from promptrail.eval.evaluators import BuildContext, Evaluator, SpecErrors, build_one
-from promptrail.eval.evaluators.base import Case, Score
-from promptrail.eval.evaluators.custom import as_score
+from promptrail.eval.evaluators.custom import Python, PythonSpec
 from promptrail.eval.functions import UserFunction
 from promptrail.eval.runner import DEFAULT_CONCURRENCY, RunPlan, Target, execute
 from promptrail.repo.datasets import LoadedDataset, dataset_hash
 from promptrail.repo.spec import DatasetItem, GateRule
 
 
-class FunctionEvaluator(Evaluator):
+class FunctionEvaluator(Python):
     """A function given from code: `fn(input, output, expected, metadata) -> score`."""
-
-    type = "python"
-    is_async = True
 
     def __init__(self, function: Callable[..., Any], name: str | None = None):
         self.function = UserFunction.wrap(function)
-        self.name = name or getattr(function, "__name__", "custom")
-        self.spec = None
-
-    async def evaluate_async(self, case: Case) -> Score:
-        from promptrail.errors import EvaluatorError
-
-        try:
-            value = await self.function.call(
-                input=case.input,
-                output=case.output,
-                expected=case.expected,
-                metadata=case.metadata,
-                latency_ms=case.latency_ms,
-                cost=case.cost,
-                item_id=case.item_id,
-            )
-        except Exception as exc:
-            raise EvaluatorError(f"{self.name} raised {type(exc).__name__}: {exc}") from None
-        return as_score(value, self.name)
+        self.name = str(name or getattr(function, "__name__", "custom"))
+        self.spec = PythonSpec(type="python", name=self.name, function=self.function.reference)
 
 
 def run_experiment(

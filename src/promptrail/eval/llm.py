@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptrail.api.eval import Tokens
-from promptrail.errors import UsageError
+from promptrail.errors import MalformedAnswer, UsageError
 from promptrail.eval.cache import ResponseCache, cache_key
 
 DEFAULT_TIMEOUT = 60.0
@@ -136,23 +136,18 @@ class Endpoint:
 
 def _parse(response: Any) -> tuple[str, dict[str, Any], str | None]:
     """(text, usage, model) of a chat completion; a body of another shape is an error."""
-    try:
-        choices = response.get("choices") or []
-        message = choices[0].get("message") or {} if choices else {}
-        content = message.get("content")
-        usage = response.get("usage") or {}
-        served = response.get("model")
-    except (AttributeError, IndexError, TypeError):
-        raise MalformedAnswer(
-            f"the endpoint answered something that is not a chat completion: {str(response)[:200]}"
-        ) from None
+    choices = response.get("choices") if isinstance(response, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(message, dict):
+        shown = str(response)[:200]
+        raise MalformedAnswer(f"the endpoint's answer is not a chat completion: {shown!r}")
+    content = message.get("content")
     if isinstance(content, list):  # content parts
         content = "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return content or "", usage if isinstance(usage, dict) else {}, served
-
-
-class MalformedAnswer(ValueError):
-    pass
+    usage = response.get("usage")
+    served = response.get("model")
+    return str(content or ""), usage if isinstance(usage, dict) else {}, served
 
 
 def describe_error(exc: BaseException) -> str:

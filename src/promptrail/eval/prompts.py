@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from promptrail.errors import TemplateError
 from promptrail.api.registry import PublishedVersion
+from promptrail.errors import TemplateError
 from promptrail.repo.spec import PromptFile
 from promptrail.template import compile_chat, compile_text
 

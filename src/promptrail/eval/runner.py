@@ -27,6 +27,7 @@ from promptrail.api.eval import (
     RunResult,
     RunStats,
 )
+from promptrail.api.registry import PublishedVersion
 from promptrail.errors import (
     EvaluatorError,
     LlmUnavailable,
@@ -41,7 +42,6 @@ from promptrail.eval.functions import UserFunction
 from promptrail.eval.llm import Completion, Endpoint, describe_error, is_unreachable
 from promptrail.eval.progress import Progress
 from promptrail.eval.prompts import render
-from promptrail.api.registry import PublishedVersion
 from promptrail.repo.spec import DatasetItem, GateRule, PromptFile
 
 DEFAULT_CONCURRENCY = 8
@@ -307,7 +307,8 @@ async def generate(
     plan: RunPlan, tracer: Any, messages: list[dict[str, Any]], sample: int, result: ItemResult
 ) -> Completion:
     target = plan.target
-    assert plan.endpoint is not None and target.model is not None
+    assert plan.endpoint is not None
+    assert target.model is not None
     prompt_ref = {
         "name": target.prompt.name,
         "version": target.prompt.version,

@@ -21,6 +21,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
+from promptrail.api.eval import (
+    DatasetList,
+    DatasetVersion,
+    DatasetVersionList,
+    RunComparison,
+    RunCreated,
+    RunList,
+    RunResult,
+)
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -30,15 +39,6 @@ from promptrail.api.registry import (
     PublishResult,
     RegistryState,
     VersionList,
-)
-from promptrail.api.eval import (
-    DatasetList,
-    DatasetVersion,
-    DatasetVersionList,
-    RunComparison,
-    RunCreated,
-    RunList,
-    RunResult,
 )
 from promptrail.errors import InvalidRequest, NotFound, SchemaError, StoreConflict, UsageError
 from promptrail.store import keys as _keys

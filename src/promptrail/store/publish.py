@@ -187,7 +187,8 @@ def apply(
     with store.write(bump=False) as conn:
         current = Current.load(conn, checked)
         changes = current.diff(checked)
-        changes.datasets = runs.plan_datasets(conn, request.datasets)
+        if request.datasets:  # (a store on an older schema has no dataset table yet)
+            changes.datasets = runs.plan_datasets(conn, request.datasets)
         if changes.empty:
             return PublishResult(publish_id=None, unchanged=True, revision=registry.revision(conn))
         result = changes.result()
