@@ -148,8 +148,12 @@ class RegistryClient:
         params = {"group_by": group_by, **{k: v for k, v in query.items() if v is not None}}
         return Metrics.model_validate(self._request("GET", "/api/v1/metrics", params=params))
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
-        body = {"scopes": scopes, "description": description}
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> KeyCreated:
+        body: dict[str, object] = {"scopes": scopes, "description": description}
+        if pair:
+            body["pair"] = True
         data = self._request("POST", "/api/v1/keys", json=body, read=False)
         return KeyCreated.model_validate(data)
 

@@ -64,6 +64,14 @@ class PromptRef(_Body):
     hash: str | None = Field(default=None, max_length=64)
 
 
+class PromptLink(PromptRef):
+    """A stored link: `resolved` says whether the registry holds that version (with that
+    hash), checked when an OTLP span names a prompt; None when not checked (the SDK's own
+    links come from prompts it fetched from the registry)."""
+
+    resolved: bool | None = None
+
+
 class TraceBody(_Body):
     id: Id
     name: Name | None = None
@@ -202,6 +210,9 @@ class IngestResult(_Out):
 
     successes: list[EventOk] = Field(default_factory=list)
     errors: list[EventError] = Field(default_factory=list)
+    stored: int | None = Field(
+        default=None, description="Version-2 bodies: how many records were stored (no list)."
+    )
 
 
 # -- query responses -------------------------------------------------------------------------
@@ -278,7 +289,7 @@ class ObservationOut(_Out):
     usage: UsageTotals | None
     cost: CostTotals | None
     cost_source: str | None  # "given" by the caller or "computed" from the price table
-    prompt: PromptRef | None
+    prompt: PromptLink | None
 
 
 class ScoreOut(_Out):

@@ -24,8 +24,9 @@ from promptrail.gitops.publish import (
     send,
     source_from_env,
 )
+from promptrail.repo.git import Commit
 from promptrail.repo.promptfile import LoadedPrompt
-from promptrail.repo.repository import Commit, HistoryEntry, PromptRepo
+from promptrail.repo.repository import HistoryEntry, PromptRepo
 from promptrail.repo.spec import LABEL_RE
 
 
