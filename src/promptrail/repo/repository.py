@@ -141,19 +141,13 @@ class PromptRepo:
     def merge_base(self, one: str, other: str) -> str:
         """The best common ancestor of two refs (where a branch left the other)."""
         self.resolve(one), self.resolve(other)  # an unknown ref: the message that says why
-        return self._git_out("merge-base", one, other).decode().strip()
+        return self.git.run("merge-base", one, other).decode().strip()
 
     def default_branch(self) -> str:
         """The ref of the default branch: origin's HEAD, else origin/main, main, master."""
-        proc = subprocess.run(
-            ["git", "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"],
-            cwd=self.require_git(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode == 0 and proc.stdout.strip():
-            return proc.stdout.strip()
+        remote_head = self.git.symbolic_ref("refs/remotes/origin/HEAD", short=True)
+        if remote_head:
+            return remote_head
         for candidate in ("origin/main", "origin/master", "main", "master"):
             try:
                 self.resolve(candidate)
