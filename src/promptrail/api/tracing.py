@@ -19,7 +19,7 @@ Name = Annotated[str, Field(max_length=200)]
 Level = Literal["DEBUG", "DEFAULT", "WARNING", "ERROR"]
 ObservationType = Literal["span", "event", "generation"]
 ScoreDataType = Literal["numeric", "boolean", "categorical"]
-ScoreSource = Literal["api", "sdk", "annotation"]
+ScoreSource = Literal["api", "sdk", "annotation", "eval"]  # eval: `eval --traces`
 Count = Annotated[int, Field(ge=0)]
 Money = Annotated[float, Field(ge=0)]
 

@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from promptrail.cli.common import ApiKeyOption, PathArgument, RegistryOption, err
+from promptrail.cli.eval_options import (
+    BaseOption,
+    HeadOption,
+    PreviewLabelOption,
+    SampleOption,
+    SinceOption,
+    TracesOption,
+)
 from promptrail.errors import LlmUnavailable, RegistryUnavailable, UsageError
 
 if TYPE_CHECKING:
@@ -23,7 +31,10 @@ UNAVAILABLE = 3
 
 
 def command(
-    prompt: Annotated[str, typer.Argument(help="Prompt name, e.g. support/triage.")],
+    prompt: Annotated[
+        str | None,
+        typer.Argument(help="Prompt name, e.g. support/triage (not with --base/--traces)."),
+    ] = None,
     dataset: Annotated[
         str | None,
         typer.Option(
@@ -86,11 +97,20 @@ def command(
     no_record: Annotated[
         bool, typer.Option("--no-record", help="Do not store the run in the registry.")
     ] = False,
+    base: BaseOption = None,
+    head: HeadOption = None,
+    preview_label: PreviewLabelOption = None,
+    traces: TracesOption = False,
+    since: SinceOption = "24h",
+    sample: SampleOption = 100,
     path: PathArgument = ".",
     registry: RegistryOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Run PROMPT over a dataset, score every answer, and check the gate."""
+    """Run PROMPT over a dataset, score every answer, and check the gate.
+
+    With --base, every prompt changed since REF, before and after; with --traces, score
+    production generations (cli/eval_pr.py)."""
     from promptrail.eval.setup import EvalOptions, prepare
     from promptrail.repo.repository import PromptRepo
 
@@ -99,7 +119,7 @@ def command(
     if label is not None and version is not None:
         raise UsageError("give --label or --version, not both")
     options = EvalOptions(
-        prompt=prompt,
+        prompt=prompt or "",
         dataset=dataset,
         ref=ref,
         label=label,
@@ -119,6 +139,14 @@ def command(
         name=name,
         show_progress=True,
     )
+    if base is not None or head is not None or traces:
+        from promptrail.cli import eval_pr
+
+        pr = eval_pr.PrFlags(base, head, preview_label, traces, since, sample, prompt)
+        eval_pr.command(pr, options, output_format, path, registry, api_key, no_record)
+        return
+    if prompt is None:
+        raise UsageError("name the PROMPT to evaluate (or --base REF for every changed one)")
     client = _registry(registry, api_key)
     try:
         if client is not None:

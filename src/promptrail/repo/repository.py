@@ -138,6 +138,24 @@ class PromptRepo:
         """The commit id a ref names; GitError naming the ref when there is none."""
         return self.git.resolve(ref)
 
+    def merge_base(self, one: str, other: str) -> str:
+        """The best common ancestor of two refs (where a branch left the other)."""
+        self.resolve(one), self.resolve(other)  # an unknown ref: the message that says why
+        return self.git.run("merge-base", one, other).decode().strip()
+
+    def default_branch(self) -> str:
+        """The ref of the default branch: origin's HEAD, else origin/main, main, master."""
+        remote_head = self.git.symbolic_ref("refs/remotes/origin/HEAD", short=True)
+        if remote_head:
+            return remote_head
+        for candidate in ("origin/main", "origin/master", "main", "master"):
+            try:
+                self.resolve(candidate)
+            except GitError:
+                continue
+            return candidate
+        raise GitError("no default branch found (origin/HEAD, main or master): pass --base REF")
+
     def has_commits(self) -> bool:
         return self.is_git and self.git.has_commits()
 

@@ -32,6 +32,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -358,7 +359,7 @@ class _Server(ThreadingHTTPServer):
         self.latency = 0.0
         self.failures: list[tuple[int, float | None]] = []  # the next requests' answers
         self.fail_rules: list[tuple[str, int]] = []
-        self.reply_rules: list[tuple[str, str]] = []
+        self.reply_rules: list[tuple[str, str | Callable[[str], str]]] = []
         self.raw_rules: list[tuple[str, dict[str, Any]]] = []
 
     def next_failure(self, body: dict[str, Any]) -> tuple[int, float | None] | None:
@@ -378,7 +379,7 @@ class _Server(ThreadingHTTPServer):
         text = _last_user(body.get("messages") or [])
         for needle, content in self.reply_rules:
             if needle in text:
-                return content
+                return content(text) if callable(content) else content
         return None
 
 
@@ -429,8 +430,9 @@ class FakeOpenAI:
         not a chat completion (`{"result": "ok"}` unless given)."""
         self._server.raw_rules.append((text, body if body is not None else {"result": "ok"}))
 
-    def reply_when(self, text: str, content: str) -> None:
-        """Requests whose last user message contains `text` get `content` as the answer."""
+    def reply_when(self, text: str, content: str | Callable[[str], str]) -> None:
+        """Requests whose last user message contains `text` get `content` as the answer
+        (or what `content(message)` returns: a noisy model, say)."""
         self._server.reply_rules.append((text, content))
 
     @property

@@ -12,7 +12,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from promptrail.server.ui import auth, dashboard, errors, prompts, sessions, traces, users
+from promptrail.server.ui import (
+    auth,
+    dashboard,
+    errors,
+    evaluation,
+    prompts,
+    sessions,
+    traces,
+    users,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ROUTERS = [
@@ -22,6 +31,7 @@ ROUTERS = [
     traces.router,
     sessions.router,
     users.router,
+    evaluation.router,
 ]
 
 
