@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
     from promptrail.api.eval import RunResult
 
 UNAVAILABLE = 3
+
+
+class EvalFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
 def command(
@@ -92,8 +98,8 @@ def command(
     ] = 4,
     name: Annotated[str | None, typer.Option("--name", help="A name for this run.")] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="table (default) or json.")
-    ] = "table",
+        EvalFormat, typer.Option("--format", help="A table for people, or JSON for scripts.")
+    ] = EvalFormat.table,
     no_record: Annotated[
         bool, typer.Option("--no-record", help="Do not store the run in the registry.")
     ] = False,
