@@ -23,6 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from promptrail import __version__
 from promptrail.server import errors, ui
 from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
+from promptrail.server.api import langfuse as langfuse_api
 from promptrail.server.cache import Entry, send_entry
 from promptrail.server.settings import Settings
 from promptrail.server.state import Registry
@@ -36,6 +37,7 @@ ROUTERS = [
     ingest.router,
     traces.router,
     prices.router,
+    langfuse_api.router,
 ]
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -9,6 +9,7 @@
 | max_body_bytes     | PROMPTRAIL_MAX_BODY_BYTES      | 33554432 (32 MiB)                  |
 | host               | PROMPTRAIL_HOST                | 127.0.0.1                          |
 | migrate            | PROMPTRAIL_MIGRATE (on/off)    | on (upgrade an older schema)       |
+| langfuse_writes    | PROMPTRAIL_LANGFUSE_WRITES     | off (Langfuse API prompt writes)   |
 
 With auth on, every route but health and the OpenAPI document needs an API key:
 GETs the `read` scope, publishing `publish` (and `deploy` for protected labels), key
@@ -42,6 +43,8 @@ class Settings:
     host: str = "127.0.0.1"
     migrate: bool = True
     poll_interval: float = 0.2  # seconds between checks of the registry revision
+    # Accept prompt writes through the Langfuse-compatible API (recorded as outside git).
+    langfuse_writes: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -108,7 +111,7 @@ def _env_name(field_name: str) -> str:
 
 def _parse(name: str, raw: str) -> Any:
     where = f"{ENV_PREFIX}{_env_name(name)}={raw!r}"
-    if name in ("auth", "migrate"):
+    if name in ("auth", "migrate", "langfuse_writes"):
         if raw.lower() in TRUE:
             return True
         if raw.lower() in FALSE:

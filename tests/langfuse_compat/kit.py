@@ -1,0 +1,66 @@
+"""Helpers for the Langfuse compatibility tests: example prompts and running the SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from promptrail.api.client import RegistryClient
+from registry.kit import chat_version, request, text_version
+from serverproc import ServerProcess
+
+SCENARIOS = Path(__file__).with_name("sdk_scenarios.py")
+TRIAGE = [
+    {"role": "system", "content": "You triage support tickets for {{product}}."},
+    {"role": "placeholder", "name": "history"},
+    {"role": "user", "content": "{{ticket}}"},
+]
+
+
+def publish_examples(url: str, api_key: str | None = None) -> None:
+    """summarize v1 (production) and v2 (staging), support/triage v1 chat (production)."""
+    with RegistryClient(url, api_key=api_key) as client:
+        client.publish(
+            request(
+                [
+                    text_version("summarize", 1, "Summarize: {{text}}", model="gpt-4o-mini"),
+                    text_version("summarize", 2, "Summarize for busy readers: {{text}}"),
+                    chat_version("support/triage", 1, TRIAGE, model="gpt-4o-mini", temperature=0),
+                ],
+                [
+                    ("summarize", "production", 1, None),
+                    ("summarize", "staging", 2, None),
+                    ("support/triage", "production", 1, None),
+                ],
+            )
+        )
+
+
+def run_sdk(server: ServerProcess, scenario: str, *args: str) -> dict[str, Any]:
+    """Run one scenario of sdk_scenarios.py in a fresh interpreter against `server`."""
+    env = {
+        **os.environ,
+        "LANGFUSE_HOST": server.url,
+        "LANGFUSE_BASE_URL": server.url,
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-test",
+        "LANGFUSE_SECRET_KEY": "sk-lf-test",
+        "LANGFUSE_FLUSH_INTERVAL": "0.1",
+    }
+    done = subprocess.run(
+        [sys.executable, str(SCENARIOS), scenario, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no result from {scenario}: {done.stdout[-2000:]} {done.stderr[-2000:]}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["_stderr"] = done.stderr
+    return result
