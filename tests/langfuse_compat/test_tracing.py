@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from langfuse.api.commons.types.observation_v2 import ObservationV2
 from langfuse.api.core.pydantic_utilities import parse_obj_as
-from langfuse.api.scores.types.get_scores_v3response import GetScoresV3Response
 from langfuse.api.prompts.types.prompt_meta_list_response import PromptMetaListResponse
+from langfuse.api.scores.types.get_scores_v3response import GetScoresV3Response
 
 from langfuse_compat.kit import run_sdk
 from serverproc import ServerProcess
