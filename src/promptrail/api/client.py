@@ -121,8 +121,12 @@ class RegistryClient:
         data = self._request("GET", f"/api/v1/history/{_path(name)}", params=params)
         return LabelHistory.model_validate(data)
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
-        body = {"scopes": scopes, "description": description}
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> KeyCreated:
+        body: dict[str, object] = {"scopes": scopes, "description": description}
+        if pair:
+            body["pair"] = True
         return KeyCreated.model_validate(self._request("POST", "/api/v1/keys", json=body))
 
     def list_keys(self) -> list[KeyInfo]:

@@ -214,6 +214,7 @@ Scope = Literal["read", "publish", "deploy", "ingest", "admin"]
 class KeyCreate(_Model):
     scopes: list[Scope] = Field(min_length=1)
     description: str | None = Field(default=None, max_length=500)
+    pair: bool = False  # also make a public key: the pair HTTP Basic sends (pk-…:sk-…)
 
 
 class KeyInfo(_Model):
@@ -224,6 +225,7 @@ class KeyInfo(_Model):
     created_at: str
     revoked_at: str | None = None
     last_used_at: str | None = None
+    public_key: str | None = None  # a pair's public half (pk-pr-…), not secret
 
 
 class KeyCreated(KeyInfo):

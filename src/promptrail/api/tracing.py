@@ -62,6 +62,9 @@ class PromptRef(_Body):
     version: int | None = None
     label: str | None = Field(default=None, max_length=63)
     hash: str | None = Field(default=None, max_length=64)
+    # Whether the registry holds that version (with that hash), checked when an OTLP span
+    # names a prompt; None when not checked (the SDK's own links come from the registry).
+    resolved: bool | None = None
 
 
 class TraceBody(_Body):

@@ -199,9 +199,11 @@ class Store:
 
     # -- keys ------------------------------------------------------------------------------
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> KeyCreated:
         with self.write() as conn:
-            return _keys.create(conn, scopes, description)
+            return _keys.create(conn, scopes, description, pair)
 
     def list_keys(self) -> list[KeyInfo]:
         with self.read() as conn:
@@ -211,10 +213,11 @@ class Store:
         with self.write() as conn:
             return _keys.revoke(conn, key_id)
 
-    def authenticate(self, token: str) -> KeyInfo | None:
-        """The key with this secret, revoked or not (None: no such key); marks it used."""
+    def authenticate(self, token: str, public_key: str | None = None) -> KeyInfo | None:
+        """The key with this secret (and this public key, when given), revoked or not
+        (None: no such key); marks it used."""
         with self.read() as conn:
-            info, due = _keys.find(conn, token)
+            info, due = _keys.find(conn, token, public_key)
         if info is not None and due:
             with (
                 self.engine.connect() as conn,

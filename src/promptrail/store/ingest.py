@@ -285,6 +285,7 @@ class Batch:
             "prompt_version": prompt.version if prompt else None,
             "prompt_label": prompt.label if prompt else None,
             "prompt_hash": prompt.hash if prompt else None,
+            "prompt_resolved": prompt.resolved if prompt else None,
             "created_at": self.now,
         }
         if create:

@@ -247,6 +247,7 @@ def observation_out(row: Any) -> ObservationOut:
             version=row.prompt_version,
             label=row.prompt_label,
             hash=row.prompt_hash,
+            resolved=row.prompt_resolved,
         )
     return ObservationOut(
         id=row.id,

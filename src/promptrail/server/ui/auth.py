@@ -153,7 +153,7 @@ async def login(
     info = await run_in_threadpool(registry.store.authenticate, token) if token else None
     error = None
     if not token:
-        error = "Paste an API key (it starts with prk_)."
+        error = "Paste an API key (it starts with prk_, or sk-pr- for a pair's secret)."
     elif info is None:
         error = "This registry does not know that key. Keys are listed by `promptrail keys list`."
     elif info.revoked_at is not None:
