@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from promptrail.api.client import RegistryClient
 from registry.kit import chat_version, request, text_version
 from serverproc import ServerProcess
+
+
+@dataclass
+class LangfuseServer:
+    proc: ServerProcess
+    public_key: str
+    secret_key: str
+    admin_key: str
+
+    @property
+    def url(self) -> str:
+        return self.proc.url
+
+    def client(self, *, bearer: bool = False) -> httpx.Client:
+        if bearer:
+            auth = f"Bearer {self.admin_key}"
+        else:
+            pair = f"{self.public_key}:{self.secret_key}".encode()
+            auth = "Basic " + base64.b64encode(pair).decode()
+        return httpx.Client(base_url=self.url, timeout=10, headers={"authorization": auth})
+
 
 SCENARIOS = Path(__file__).with_name("sdk_scenarios.py")
 TRIAGE = [
@@ -40,14 +65,14 @@ def publish_examples(url: str, api_key: str | None = None) -> None:
         )
 
 
-def run_sdk(server: ServerProcess, scenario: str, *args: str) -> dict[str, Any]:
+def run_sdk(server: LangfuseServer, scenario: str, *args: str) -> dict[str, Any]:
     """Run one scenario of sdk_scenarios.py in a fresh interpreter against `server`."""
     env = {
         **os.environ,
         "LANGFUSE_HOST": server.url,
         "LANGFUSE_BASE_URL": server.url,
-        "LANGFUSE_PUBLIC_KEY": "pk-lf-test",
-        "LANGFUSE_SECRET_KEY": "sk-lf-test",
+        "LANGFUSE_PUBLIC_KEY": server.public_key,
+        "LANGFUSE_SECRET_KEY": server.secret_key,
         "LANGFUSE_FLUSH_INTERVAL": "0.1",
     }
     done = subprocess.run(

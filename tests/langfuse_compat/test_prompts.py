@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import httpx
 
-from langfuse_compat.kit import run_sdk
-from serverproc import ServerProcess
+from langfuse_compat.kit import LangfuseServer, run_sdk
 
 
-def test_auth_check_passes(server: ServerProcess) -> None:
+def test_auth_check_passes(server: LangfuseServer) -> None:
     result = run_sdk(server, "auth")
     assert result["ok"] is True
 
 
-def test_get_prompt_by_label_version_folder_and_chat(server: ServerProcess) -> None:
+def test_get_prompt_by_label_version_folder_and_chat(server: LangfuseServer) -> None:
     got = run_sdk(server, "prompts")
     assert got["production"] == [1, "Summarize: {{text}}", ["production"]]
     assert got["staging"] == [2, {}]

@@ -12,8 +12,7 @@ from langfuse.api.core.pydantic_utilities import parse_obj_as
 from langfuse.api.prompts.types.prompt_meta_list_response import PromptMetaListResponse
 from langfuse.api.scores.types.get_scores_v3response import GetScoresV3Response
 
-from langfuse_compat.kit import run_sdk
-from serverproc import ServerProcess
+from langfuse_compat.kit import LangfuseServer, run_sdk
 
 
 def _ingest_generation(api: httpx.Client) -> tuple[str, str]:
@@ -99,7 +98,7 @@ def test_legacy_ingestion_lands_in_promptrail_with_prompt_link_usage_and_cost(
 
 
 def test_create_score_numeric_boolean_categorical_with_the_sdk(
-    server: ServerProcess, api: httpx.Client
+    server: LangfuseServer, api: httpx.Client
 ) -> None:
     trace_id, gen_id = _ingest_generation(api)
     result = run_sdk(server, "scores", trace_id, gen_id)
