@@ -14,8 +14,10 @@ from typing import Any
 import httpx
 
 from promptrail.api.client import RegistryClient
-from registry.kit import chat_version, request, text_version
+from promptrail.api.registry import VersionUpload
+from registry.kit import request
 from serverproc import ServerProcess
+from uploads import upload
 
 
 @dataclass
@@ -39,6 +41,8 @@ class LangfuseServer:
 
 
 SCENARIOS = Path(__file__).with_name("sdk_scenarios.py")
+SMALL = {"model": "gpt-4o-mini"}
+TRIAGE_CONFIG = {"model": "gpt-4o-mini", "temperature": 0}
 TRIAGE = [
     {"role": "system", "content": "You triage support tickets for {{product}}."},
     {"role": "placeholder", "name": "history"},
@@ -47,20 +51,33 @@ TRIAGE = [
 
 
 def publish_examples(url: str, api_key: str | None = None) -> None:
-    """summarize v1 (production) and v2 (staging), support/triage v1 chat (production)."""
+    """summarize v1 (production) and v2 (staging), support/triage v1 chat (production),
+    each with the commit message and date git would have recorded."""
+
+    def made(name: str, version: int, day: int, **content: Any) -> VersionUpload:
+        return upload(
+            name,
+            version,
+            message=f"{name}: version {version}",
+            committed_at=f"2026-01-0{day}T09:00:00Z",
+            path=f"prompts/{name}.yaml",
+            **content,
+        )
+
     with RegistryClient(url, api_key=api_key) as client:
         client.publish(
             request(
                 [
-                    text_version("summarize", 1, "Summarize: {{text}}", model="gpt-4o-mini"),
-                    text_version("summarize", 2, "Summarize for busy readers: {{text}}"),
-                    chat_version("support/triage", 1, TRIAGE, model="gpt-4o-mini", temperature=0),
+                    made("summarize", 1, 1, prompt="Summarize: {{text}}", config=SMALL),
+                    made("summarize", 2, 3, prompt="Summarize for busy readers: {{text}}"),
+                    made("support/triage", 1, 2, messages=TRIAGE, config=TRIAGE_CONFIG),
                 ],
                 [
                     ("summarize", "production", 1, None),
                     ("summarize", "staging", 2, None),
                     ("support/triage", "production", 1, None),
                 ],
+                metadata={"summarize": {"tags": ["internal"]}},
             )
         )
 

@@ -16,7 +16,7 @@ def test_get_prompt_by_label_version_folder_and_chat(server: LangfuseServer) -> 
     got = run_sdk(server, "prompts")
     assert got["production"] == [1, "Summarize: {{text}}", ["production"]]
     assert got["staging"] == [2, {}]
-    assert got["first"][:2] == [1, "Summarize: {{text}}"]
+    assert got["first"] == [1, "Summarize: {{text}}", "summarize: version 1"]
     assert got["compiled_text"] == "Summarize: Tea is a drink."
     assert got["chat"] == [1, "support/triage", {"model": "gpt-4o-mini", "temperature": 0}]
     assert got["chat_compiled"] == [

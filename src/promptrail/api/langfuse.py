@@ -77,7 +77,9 @@ def from_lf_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-def prompt_body(published: dict[str, Any], commit_message: str | None) -> dict[str, Any]:
+def prompt_body(
+    published: dict[str, Any], commit_message: str | None, created_at: str | None = None
+) -> dict[str, Any]:
     """A registry version (`PublishedVersion` as a dict) in Langfuse's Prompt shape."""
     chat = published["type"] == "chat"
     return {
@@ -93,6 +95,8 @@ def prompt_body(published: dict[str, Any], commit_message: str | None) -> dict[s
         "tags": published.get("tags", []),
         "commitMessage": commit_message,
         "resolutionGraph": None,
+        "createdAt": created_at,
+        "updatedAt": created_at,
     }
 
 

@@ -19,12 +19,16 @@ from promptrail.store.tracing import observations as obs_t
 from promptrail.store.tracing import scores as scores_t
 
 
-def commit_message(conn: Connection, name: str, version: int) -> str | None:
-    return conn.execute(
-        select(versions_t.c.message).where(
+def version_meta(conn: Connection, name: str, version: int) -> tuple[str | None, str | None]:
+    """(commit message, when it was written: the git commit's date, else the publish's)."""
+    row = conn.execute(
+        select(versions_t.c.message, versions_t.c.committed_at, versions_t.c.created_at).where(
             versions_t.c.name == name, versions_t.c.version == version
         )
-    ).scalar()
+    ).first()
+    if row is None:
+        return None, None
+    return row.message, row.committed_at or iso(row.created_at)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -69,8 +69,8 @@ def _load(store: Store, name: str, label: str | None, version: int | None) -> tu
             body = queries.get(conn, name, label=label, version=version)
         except NotFound as exc:
             return revision, make_entry(404, error_body("not_found", str(exc)))
-        message = lf_queries.commit_message(conn, name, body["version"])
-    data = json_response(prompt_body(body, message)).body
+        message, created_at = lf_queries.version_meta(conn, name, body["version"])
+    data = json_response(prompt_body(body, message, created_at)).body
     return revision, make_entry(200, bytes(data))
 
 
