@@ -7,6 +7,8 @@ PromptrailError
  ├── GitError              not a repository, or a ref that does not exist
  ├── TemplateError         a template that does not parse or cannot render
  │    └── MissingVariable  compile() was not given a variable the template uses
+ ├── EvaluatorError        an evaluator could not score an item (recorded on the item)
+ ├── LlmUnavailable        the LLM endpoint could not be reached at all (CLI exit 3)
  └── RegistryError         the registry refused a request or could not be reached
       ├── Conflict         409: a stale plan or a version number with other content
       ├── Unauthorized     401/403: no key, a wrong key, or a key without the scope
@@ -83,6 +85,14 @@ class MissingVariable(TemplateError):
             f"missing variable{plural} {', '.join(repr(n) for n in names)}{what}: "
             f"pass {', '.join(f'{n}=...' for n in names)} to compile()"
         )
+
+
+class EvaluatorError(PromptrailError):
+    """An evaluator failed on one item: a malformed judge answer, a function that raised."""
+
+
+class LlmUnavailable(PromptrailError):
+    """No call to the LLM endpoint got through (refused, unreachable, or every call failed)."""
 
 
 class RegistryError(PromptrailError):

@@ -19,6 +19,14 @@ from urllib.parse import quote
 import httpx
 
 from promptrail import __version__
+from promptrail.api.eval import (
+    DatasetList,
+    DatasetVersion,
+    RunComparison,
+    RunCreated,
+    RunList,
+    RunResult,
+)
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -134,6 +142,44 @@ class RegistryClient:
 
     def revoke_key(self, key_id: int) -> KeyInfo:
         return KeyInfo.model_validate(self._request("DELETE", f"/api/v1/keys/{key_id}"))
+
+    # -- evaluation: datasets and runs ---------------------------------------------------
+
+    def create_run(self, run: RunResult) -> RunCreated:
+        body = run.model_dump(mode="json")
+        return RunCreated.model_validate(self._request("POST", "/api/v1/runs", json=body))
+
+    def get_run(self, run_id: str) -> RunResult:
+        return RunResult.model_validate(self._request("GET", f"/api/v1/runs/{quote(run_id)}"))
+
+    def list_runs(
+        self, *, prompt: str | None = None, dataset: str | None = None, limit: int = 50
+    ) -> RunList:
+        params: dict[str, Any] = {"limit": limit}
+        if prompt:
+            params["prompt"] = prompt
+        if dataset:
+            params["dataset"] = dataset
+        return RunList.model_validate(self._request("GET", "/api/v1/runs", params=params))
+
+    def compare_runs(self, base: str, head: str) -> RunComparison:
+        params = {"base": base, "head": head}
+        data = self._request("GET", "/api/v1/runs/compare", params=params)
+        return RunComparison.model_validate(data)
+
+    def list_datasets(self) -> DatasetList:
+        return DatasetList.model_validate(self._request("GET", "/api/v1/datasets"))
+
+    def get_dataset(
+        self, name: str, *, version: int | None = None, hash: str | None = None
+    ) -> DatasetVersion:
+        params: dict[str, Any] = {}
+        if version is not None:
+            params["version"] = version
+        if hash is not None:
+            params["hash"] = hash
+        data = self._request("GET", f"/api/v1/datasets/{_path(name)}", params=params)
+        return DatasetVersion.model_validate(data)
 
     # -- one request, errors translated ----------------------------------------------------
 

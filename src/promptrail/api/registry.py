@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promptrail.api.eval import DatasetUpload
 from promptrail.repo.spec import PublishedVersion
 
 __all__ = [
@@ -77,6 +78,7 @@ class RegistryState(_Model):
     prompts: dict[str, PromptState] = Field(default_factory=dict)
     protected_labels: list[str] = Field(default_factory=lambda: ["production"])
     preview_prefix: str = "pr-"  # labels starting with it are previews, outside the declared set
+    datasets: dict[str, list[str]] = Field(default_factory=dict)  # name -> every hash stored
 
 
 class PublishSource(_Model):
@@ -140,6 +142,8 @@ class PublishRequest(_Model):
     metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {tags, description}
     # Versions that must already exist with this hash (a label pinned to an old version).
     expect_versions: dict[str, dict[int, str]] = Field(default_factory=dict)
+    # Dataset contents the registry does not hold yet; stored in the same transaction.
+    datasets: list[DatasetUpload] = Field(default_factory=list)
     dry_run: bool = False
 
 
@@ -150,6 +154,7 @@ class PublishResult(_Model):
     unchanged: bool = False
     metadata: list[str] = Field(default_factory=list)  # names whose tags/description changed
     revision: int | None = None  # the registry revision after this publish
+    datasets: list[dict[str, Any]] = Field(default_factory=list)  # {name, version, hash} stored
 
 
 # -- read side: listings, history, keys ------------------------------------------------------

@@ -71,6 +71,9 @@ def _register() -> None:
     from promptrail.cli import importer
 
     app.add_typer(importer.app, name="import")
+    from promptrail.cli import eval as eval_command
+
+    app.command("eval")(eval_command.command)
 
 
 _register()

@@ -102,6 +102,8 @@ class PromptRepo:
         if path.is_file():
             raise GitError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
         self.prompts_path = path / prompts_dir if (path / prompts_dir).is_dir() else path
+        # The folder holding `prompts/` and its siblings (`datasets/`, the user's modules).
+        self.root = self.prompts_path.parent if self.prompts_path != path else path
         self._git: Any = None
         self._git_root: Path | None = None
         self._looked_for_git = False
@@ -325,6 +327,36 @@ class PromptRepo:
             relative = path[len(prefix) + 1 :] if prefix else path
             files.append((relative, path, blob.decode()))
         return files
+
+    def sibling_files(
+        self, folder: str, suffixes: tuple[str, ...], ref: str | None = WORKTREE
+    ) -> list[tuple[str, str, bytes]]:
+        """(path below `folder`, display path, bytes) of the files in `root/folder` at `ref`:
+        the same working-tree-or-commit reading as prompts, for datasets and the like."""
+        base = self.root / folder
+        if ref is None:
+            if not base.is_dir():
+                return []
+            files = []
+            for file in sorted(base.rglob("*")):
+                relative = file.relative_to(base).as_posix()
+                if file.is_file() and relative.endswith(suffixes) and not relative.startswith("."):
+                    files.append((relative, self._relative_display(file), file.read_bytes()))
+            return files
+        commit = self.resolve(ref)
+        prefix = base.relative_to(self.require_git()).as_posix()
+        out = self._git_out("ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix)
+        listed = []
+        for record in out.split(b"\0"):
+            meta, _, path_bytes = record.partition(b"\t")
+            if not record or meta.split()[1] != b"blob":
+                continue
+            path = path_bytes.decode()
+            relative = path[len(prefix) + 1 :]
+            if relative.endswith(suffixes):
+                listed.append((relative, path, meta.split()[2].decode()))
+        blobs = self.read_blobs(blob for _, _, blob in listed)
+        return [(relative, path, blobs[blob]) for relative, path, blob in listed]
 
     # -- loading --------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from promptrail import __version__
 from promptrail.server import errors, ui
+from promptrail.server.api import eval as eval_api
 from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
 from promptrail.server.api import langfuse as langfuse_api
 from promptrail.server.api import otlp as otlp_api
@@ -40,6 +41,7 @@ ROUTERS = [
     prices.router,
     langfuse_api.router,
     otlp_api.router,
+    eval_api.router,
 ]
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -31,10 +31,20 @@ from promptrail.api.registry import (
     RegistryState,
     VersionList,
 )
+from promptrail.api.eval import (
+    DatasetList,
+    DatasetVersion,
+    DatasetVersionList,
+    RunComparison,
+    RunCreated,
+    RunList,
+    RunResult,
+)
 from promptrail.errors import UsageError
 from promptrail.store import keys as _keys
 from promptrail.store import publish as _publish
 from promptrail.store import registry as _registry
+from promptrail.store import runs as _runs
 from promptrail.store.errors import InvalidRequest, NotFound, SchemaError, StoreConflict
 from promptrail.store.registry import bump_revision
 from promptrail.store.tables import REVISION_KEY, registry_meta
@@ -196,6 +206,39 @@ class Store:
         return _publish.apply(
             self, request, policy or PublishPolicy(), key_id=key_id, checked=checked
         )
+
+    # -- evaluation: datasets and runs ------------------------------------------------------
+
+    def list_datasets(self) -> DatasetList:
+        with self.read() as conn:
+            return _runs.list_datasets(conn)
+
+    def dataset_history(self, name: str) -> DatasetVersionList:
+        with self.read() as conn:
+            return _runs.dataset_history(conn, name)
+
+    def get_dataset(
+        self, name: str, *, version: int | None = None, hash: str | None = None
+    ) -> DatasetVersion:
+        with self.read() as conn:
+            return _runs.get_dataset(conn, name, version=version, hash=hash)
+
+    def create_run(self, run: RunResult, key_id: int | None = None) -> RunCreated:
+        # Runs are not what a GET of a prompt or a key check sees: no revision bump.
+        with self.write(bump=False) as conn:
+            return _runs.create_run(conn, run, key_id)
+
+    def get_run(self, run_id: str) -> RunResult:
+        with self.read() as conn:
+            return _runs.get_run(conn, run_id)
+
+    def list_runs(self, **filters: Any) -> RunList:
+        with self.read() as conn:
+            return _runs.list_runs(conn, **filters)
+
+    def compare_runs(self, base: str, head: str) -> RunComparison:
+        with self.read() as conn:
+            return _runs.compare_runs(conn, base, head)
 
     # -- keys ------------------------------------------------------------------------------
 

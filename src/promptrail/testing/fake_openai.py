@@ -12,7 +12,12 @@ deterministic functions of the request, so tests can assert on them:
 - otherwise a short reply that quotes the start of the last user message.
 
 The model name `fail` answers 400 and `overloaded` 503, to exercise error paths.
-Run it alone with `python -m promptrail.testing.fake_openai --port 8711`.
+Tests can also inject, on a running server: `latency` (seconds before each answer),
+`fail_next(n, status, retry_after=...)` (the next n requests fail, 429 with a
+`Retry-After` header for rate limits), `fail_when(text, status)` (every request whose
+last user message contains `text`), and `reply_when(text, content)` (a fixed answer,
+e.g. a malformed one, or a judge's verdict).
+Run it alone with `python -m promptrail.testing.fake_openai --port 8711 [--latency 0.05]`.
 """
 
 from __future__ import annotations
@@ -194,7 +199,18 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
-        self.server.requests.append(body)
+        with self.server.lock:
+            self.server.requests.append(body)
+            self.server.times.append(time.monotonic())
+            failure = self.server.next_failure(body)
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
+            kind = "rate_limit_exceeded" if status == 429 else "server_error"
+            self._json(status, {"error": {"message": f"injected {status}", "type": kind}}, headers)
+            return
         model = body.get("model")
         if model == "fail":
             self._json(400, {"error": {"message": "model `fail` always fails", "type": "invalid"}})
@@ -202,17 +218,21 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "overloaded":
             self._json(503, {"error": {"message": "overloaded", "type": "server_error"}})
             return
-        reply = reply_for(body)
+        reply = self.server.scripted_reply(body) or reply_for(body)
         if body.get("stream"):
             self._stream(chunks(body, reply))
         else:
             self._json(200, completion(body, reply))
 
-    def _json(self, status: int, data: dict[str, Any]) -> None:
+    def _json(
+        self, status: int, data: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         payload = json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
 
@@ -234,18 +254,78 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a benchmark opens dozens of connections at once
     requests: list[dict[str, Any]]
     chunk_delay: float
+
+    def setup_faults(self) -> None:
+        self.lock = threading.Lock()
+        self.times: list[float] = []  # when each request arrived (time.monotonic)
+        self.latency = 0.0
+        self.failures: list[tuple[int, float | None]] = []  # the next requests' answers
+        self.fail_rules: list[tuple[str, int]] = []
+        self.reply_rules: list[tuple[str, str]] = []
+
+    def next_failure(self, body: dict[str, Any]) -> tuple[int, float | None] | None:
+        if self.failures:
+            return self.failures.pop(0)
+        text = _last_user(body.get("messages") or [])
+        for needle, status in self.fail_rules:
+            if needle in text:
+                return status, None
+        return None
+
+    def scripted_reply(self, body: dict[str, Any]) -> str | None:
+        text = _last_user(body.get("messages") or [])
+        for needle, content in self.reply_rules:
+            if needle in text:
+                return content
+        return None
 
 
 class FakeOpenAI:
     """The fake server in a background thread: `with FakeOpenAI() as fake: fake.url`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, chunk_delay: float = 0.0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        chunk_delay: float = 0.0,
+        latency: float = 0.0,
+    ):
         self._server = _Server((host, port), _Handler)
         self._server.requests = []
         self._server.chunk_delay = chunk_delay
+        self._server.setup_faults()
+        self._server.latency = latency
         self._thread: threading.Thread | None = None
+
+    @property
+    def latency(self) -> float:
+        return self._server.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._server.latency = seconds
+
+    @property
+    def request_times(self) -> list[float]:
+        """When each request arrived (time.monotonic), in order."""
+        return self._server.times
+
+    def fail_next(self, count: int, status: int = 429, retry_after: float | None = None) -> None:
+        """The next `count` requests answer `status` (with `Retry-After` when given)."""
+        with self._server.lock:
+            self._server.failures.extend([(status, retry_after)] * count)
+
+    def fail_when(self, text: str, status: int = 500) -> None:
+        """Every request whose last user message contains `text` answers `status`."""
+        self._server.fail_rules.append((text, status))
+
+    def reply_when(self, text: str, content: str) -> None:
+        """Requests whose last user message contains `text` get `content` as the answer."""
+        self._server.reply_rules.append((text, content))
 
     @property
     def url(self) -> str:
@@ -281,8 +361,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8711)
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between chunks")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
-    fake = FakeOpenAI(args.host, args.port, chunk_delay=args.chunk_delay)
+    fake = FakeOpenAI(args.host, args.port, chunk_delay=args.chunk_delay, latency=args.latency)
     print(f"fake OpenAI API on {fake.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         fake._server.serve_forever()
