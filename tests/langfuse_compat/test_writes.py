@@ -43,7 +43,7 @@ def test_accepted_write_is_drift_for_plan_check_and_protected_labels_stay_protec
     writable: LangfuseServer, example_repo: GitRepo
 ) -> None:
     registry = ["--registry", writable.url, "--api-key", writable.admin_key]
-    published = run_cli("publish", str(example_repo.path), "--history", *registry)
+    published = run_cli("publish", str(example_repo.path), *registry)
     assert published.exit_code == 0, published.output
     clean = run_cli("plan", str(example_repo.path), "--check", *registry)
     assert clean.exit_code == 0, clean.output

@@ -22,14 +22,14 @@ DEFAULT_ENVIRONMENT = "default"
 LfType = Literal["text", "chat"]
 
 
-class _In(BaseModel):
+class LfBody(BaseModel):
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
 
 
 # -- prompts -----------------------------------------------------------------------------------
 
 
-class PromptCreate(_In):
+class PromptCreate(LfBody):
     """POST /api/public/v2/prompts: a new version of a text or chat prompt."""
 
     name: str = Field(min_length=1, max_length=255)
@@ -41,7 +41,7 @@ class PromptCreate(_In):
     commit_message: str | None = None
 
 
-class LabelsUpdate(_In):
+class LabelsUpdate(LfBody):
     """PATCH /api/public/v2/prompts/{name}/versions/{version}: labels to add to it."""
 
     new_labels: list[str]
@@ -106,7 +106,7 @@ LF_DATA_TYPES = {"NUMERIC": "numeric", "BOOLEAN": "boolean", "CATEGORICAL": "cat
 LF_SOURCES = {"api": "API", "sdk": "API", "annotation": "ANNOTATION"}
 
 
-class ScoreCreate(_In):
+class ScoreCreate(LfBody):
     """One score as POST /api/public/scores takes it (a list of these in SDK v5)."""
 
     id: str | None = None

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptrail.server.api.langfuse import health, ingestion, prompts, scores, traces
+from promptrail.server.api.langfuse import datasets, health, ingestion, prompts, scores, traces
 
 router = APIRouter()
-for _module in (health, prompts, scores, ingestion, traces):
+for _module in (health, prompts, scores, ingestion, traces, datasets):
     router.include_router(_module.router)
 
 __all__ = ["router"]

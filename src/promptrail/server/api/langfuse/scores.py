@@ -29,6 +29,7 @@ from promptrail.server.api.traces import _utc
 from promptrail.server.errors import ApiProblem
 from promptrail.server.state import read, registry_of
 from promptrail.store.ingest import new_score_id, store_events
+from promptrail.store.langfuse_datasets import record_for_traces
 from promptrail.store.trace_queries import ScoreFilter, get_score, list_scores
 
 router = APIRouter(prefix=PREFIX, tags=TAGS)
@@ -66,6 +67,8 @@ async def create_scores(request: Request, _: Ingester) -> Response:
             lambda: store_events(registry.store.engine, pricing.table(), events)
         )
         errors += [{"message": error.message} for error in result.errors]
+        traces = sorted({e["body"]["trace_id"] for e in events if e["body"]["trace_id"]})
+        await run_in_threadpool(record_for_traces, registry.store, traces)
     if single:
         if errors:
             raise ApiProblem(400, "invalid", errors[0]["message"])

@@ -5,7 +5,7 @@ working unchanged (NULL). `observations.prompt_resolved`: whether the prompt ver
 OTLP span names is held by the registry (NULL: not checked, as for the SDK's own links).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06
 """
 
