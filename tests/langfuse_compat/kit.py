@@ -92,6 +92,11 @@ def run_sdk(server: LangfuseServer, scenario: str, *args: str) -> dict[str, Any]
         "LANGFUSE_SECRET_KEY": server.secret_key,
         "LANGFUSE_FLUSH_INTERVAL": "0.1",
     }
+    # Another SDK line (an unpacked wheel) instead of the installed one: the suite then
+    # runs the same Langfuse code on it (docs/langfuse.md, "SDK versions").
+    other = os.environ.get("PROMPTRAIL_TEST_LANGFUSE_PATH")
+    if other:
+        env["PYTHONPATH"] = os.pathsep.join([other, env.get("PYTHONPATH", "")])
     done = subprocess.run(
         [sys.executable, str(SCENARIOS), scenario, *args],
         capture_output=True,

@@ -249,7 +249,8 @@ def _usage(body: dict[str, Any]) -> dict[str, int] | None:
 
 def _cost(body: dict[str, Any]) -> dict[str, float] | None:
     found: dict[str, float] = {}
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+    given = body.get("usage")
+    usage: dict[str, Any] = given if isinstance(given, dict) else {}
     for key, field in (("inputCost", "input"), ("outputCost", "output"), ("totalCost", "total")):
         if isinstance(usage.get(key), int | float):
             found[field] = float(usage[key])

@@ -66,8 +66,8 @@ def prompt_metas(
         on[row.name][row.version].append(row.label)
     tags = dict(conn.execute(select(prompts_t.c.name, prompts_t.c.tags)).tuples().all())
     by_name: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_name[row.name].append(row)
+    for version_row in rows:
+        by_name[version_row.name].append(version_row)
     out = []
     for prompt, found in by_name.items():
         prompt_tags = list(tags.get(prompt) or [])

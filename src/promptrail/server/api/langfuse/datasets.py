@@ -31,6 +31,7 @@ from promptrail.server.auth import Principal, require_scope
 from promptrail.server.errors import ApiProblem
 from promptrail.server.state import read, registry_of
 from promptrail.store import langfuse_datasets as lfd
+from promptrail.store.runs import get_dataset as stored_dataset
 from promptrail.store.runs import list_datasets
 
 router = APIRouter(prefix=PREFIX, tags=TAGS)
@@ -129,7 +130,7 @@ async def create_dataset(request: Request, _: Publisher) -> Response:
 @router.get("/v2/datasets/{name:path}", summary="A dataset (its newest version)")
 async def get_dataset(request: Request, name: str, _: Reader) -> Response:
     def query(conn: Connection) -> DatasetVersion:
-        return lfd.get_dataset(conn, name)
+        return stored_dataset(conn, name)
 
     return json_response(_dataset(await read(request, query)))
 
@@ -139,7 +140,7 @@ async def datasets(request: Request, _: Reader, page: Page = 1, limit: Limit = 5
     def query(conn: Connection) -> dict[str, Any]:
         found = list_datasets(conn).datasets
         chosen = found[(page - 1) * limit : page * limit]
-        data = [_dataset(lfd.get_dataset(conn, info.name)) for info in chosen]
+        data = [_dataset(stored_dataset(conn, info.name)) for info in chosen]
         return {"data": data, "meta": page_meta(page, limit, len(found))}
 
     return json_response(await read(request, query))
@@ -184,7 +185,7 @@ async def items(
     limit: Limit = 50,
 ) -> Response:
     def query(conn: Connection) -> dict[str, Any]:
-        found = lfd.get_dataset(conn, dataset_name)
+        found = stored_dataset(conn, dataset_name)
         chosen = found.items[(page - 1) * limit : page * limit]
         data = [_item(found.name, item, found.created_at) for item in chosen]
         return {"data": data, "meta": page_meta(page, limit, len(found.items))}
@@ -204,7 +205,8 @@ async def item(request: Request, item_id: str, _: Reader) -> Response:
 @router.post("/dataset-run-items", summary="Link a trace to a dataset item in a run (SDK v4)")
 async def create_run_item(request: Request, _: Ingester) -> Response:
     body: RunItemCreate = await _body(request, RunItemCreate)
-    if body.trace_id is None:
+    trace_id = body.trace_id
+    if trace_id is None:
         raise ApiProblem(400, "invalid", "a dataset run item needs traceId")
     store = registry_of(request).store
 
@@ -215,7 +217,8 @@ async def create_run_item(request: Request, _: Ingester) -> Response:
                 raise ApiProblem(404, "not_found", f"no dataset item {body.dataset_item_id!r}")
             dataset = found[0]
             run_id = lfd.experiment_run_id(dataset, body.run_name)
-            traces = {**lfd.run_items(conn, run_id), body.trace_id: body.dataset_item_id}
+            traces: dict[str, str] = lfd.run_items(conn, run_id)
+            traces[trace_id] = body.dataset_item_id
             lfd.record_run(conn, run_id, body.run_name, dataset, traces, body.run_description)
         return {
             "id": f"{run_id}:{body.dataset_item_id}",

@@ -87,11 +87,13 @@ async def get_prompt(
         raise ApiProblem(400, "invalid", "ask for a label or a version, not both")
     registry = registry_of(request)
     key = (request.scope["path"], request.scope["query_string"])
-    entry = registry.cache.entries.get(key)
-    if entry is None:
+    cached = registry.cache.entries.get(key)
+    if cached is None:
         revision, entry = await run_in_threadpool(_load, registry.store, name, label, version)
         if revision >= 0:
             registry.cache.put(key, entry, revision)
+    else:
+        entry = cached
     return EntryResponse(entry, request.headers.get("if-none-match", "").encode() or None)
 
 
