@@ -260,7 +260,6 @@ def import_langfuse(
     root = repo.require_git()
     say = progress or (lambda _message: None)
     rel = repo.prompts_rel or "prompts"
-    prompts_dir = root / rel
     if repo.git.is_dirty(path=rel) or (
         repo.git.untracked_files and any(f.startswith(rel + "/") for f in repo.git.untracked_files)
     ):
@@ -299,11 +298,9 @@ def import_langfuse(
 
     for version in wanted:
         relative = f"{rel}/{version.name}.yaml"
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = prompt_file(version, [])
         _check(text, version.name, relative)
-        path.write_text(text, encoding="utf-8")
+        _write(root, relative, text)
         subject = (version.message or f"{version.name} v{version.version}").splitlines()[0]
         message = f"{subject}\n\n{TRAILER}: {version.name}@{version.version}\n"
         sha = _commit(repo, [relative], message, version.created_at)
@@ -325,17 +322,28 @@ def import_langfuse(
         relative = f"{rel}/{name}.yaml"
         text = prompt_file(top, _labels(current, top.version))
         _check(text, name, relative)
-        path = prompts_dir / f"{name}.yaml"
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        if _write(root, relative, text):
             touched.append(relative)
-    if touched:
-        sha = _commit(repo, touched, "Labels as in Langfuse at import", None)
-        if sha:
-            result.commits.append(sha)
+    _commit_all(repo, touched, "Labels as in Langfuse at import", result)
     result.datasets = _import_datasets(repo, root, source, result)
     return result
+
+
+def _write(root: Path, relative: str, text: str) -> bool:
+    """Write the file unless it already reads `text`; True when it changed."""
+    path = root / relative
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def _commit_all(repo: PromptRepo, paths: list[str], message: str, result: ImportResult) -> None:
+    if paths:
+        sha = _commit(repo, paths, message, None)
+        if sha:
+            result.commits.append(sha)
 
 
 def _check(text: str, name: str, relative: str) -> None:
@@ -357,13 +365,7 @@ def _import_datasets(
             {k: v for k, v in item.items() if v not in (None, {})} for item in dataset.items
         ]
         text = f"# Imported from Langfuse ({dataset.name!r}).\n" + _dump(document)
-        path = root / relative
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        if _write(root, relative, text):
             touched.append(relative)
-    if touched:
-        sha = _commit(repo, touched, "Datasets as in Langfuse at import", None)
-        if sha:
-            result.commits.append(sha)
+    _commit_all(repo, touched, "Datasets as in Langfuse at import", result)
     return len(datasets)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -34,7 +34,6 @@ from promptrail.store.trace_queries import ScoreFilter, get_score, list_scores
 
 router = APIRouter(prefix=PREFIX, tags=TAGS)
 SOURCES = {"API": "api", "ANNOTATION": "annotation", "EVAL": "sdk"}
-Time = Annotated[datetime | None, Query()]
 
 
 def _events(raw: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
@@ -81,36 +80,6 @@ async def create_scores(request: Request, _: Ingester) -> Response:
 
 
 def _filter(
-    *,
-    trace_id: str | None,
-    observation_id: str | None,
-    session_id: str | None,
-    name: str | None,
-    source: str | None,
-    data_type: str | None,
-    user_id: str | None,
-    start: datetime | None,
-    end: datetime | None,
-) -> ScoreFilter:
-    return ScoreFilter(
-        trace_id=trace_id,
-        observation_id=observation_id,
-        session_id=session_id,
-        name=name,
-        source=SOURCES.get(source.upper()) if source else None,
-        data_type=LF_DATA_TYPES.get(data_type.upper()) if data_type else None,
-        user_id=user_id,
-        start=_utc(start),
-        end=_utc(end),
-    )
-
-
-@router.get("/v2/scores", summary="List scores (Langfuse v2 shape, paged)")
-async def scores_v2(
-    request: Request,
-    _: Reader,
-    page: Page = 1,
-    limit: Limit = 50,
     trace_id: Annotated[str | None, Query(alias="traceId")] = None,
     observation_id: Annotated[str | None, Query(alias="observationId")] = None,
     session_id: Annotated[str | None, Query(alias="sessionId")] = None,
@@ -120,18 +89,28 @@ async def scores_v2(
     data_type: Annotated[str | None, Query(alias="dataType")] = None,
     from_timestamp: Annotated[datetime | None, Query(alias="fromTimestamp")] = None,
     to_timestamp: Annotated[datetime | None, Query(alias="toTimestamp")] = None,
-) -> Response:
-    where = _filter(
+) -> ScoreFilter:
+    """The filters both score listings take, in Langfuse's parameter names."""
+    return ScoreFilter(
         trace_id=trace_id,
         observation_id=observation_id,
         session_id=session_id,
         name=name,
-        source=source,
-        data_type=data_type,
+        source=SOURCES.get(source.upper()) if source else None,
+        data_type=LF_DATA_TYPES.get(data_type.upper()) if data_type else None,
         user_id=user_id,
-        start=from_timestamp,
-        end=to_timestamp,
+        start=_utc(from_timestamp),
+        end=_utc(to_timestamp),
     )
+
+
+Filters = Annotated[ScoreFilter, Depends(_filter)]
+
+
+@router.get("/v2/scores", summary="List scores (Langfuse v2 shape, paged)")
+async def scores_v2(
+    request: Request, _: Reader, where: Filters, page: Page = 1, limit: Limit = 50
+) -> Response:
     found = await read(request, list_scores, where, page, limit)
     data = [score_v2(score) for score in found.data]
     return json_response({"data": data, "meta": page_meta(page, limit, found.meta.total_items)})
@@ -146,34 +125,15 @@ async def score_one(request: Request, score_id: str, _: Reader) -> Response:
 async def scores_v3(
     request: Request,
     _: Reader,
+    where: Filters,
     limit: Limit = 50,
     cursor: str | None = None,
     id: str | None = None,
-    trace_id: Annotated[str | None, Query(alias="traceId")] = None,
-    observation_id: Annotated[str | None, Query(alias="observationId")] = None,
-    session_id: Annotated[str | None, Query(alias="sessionId")] = None,
-    name: str | None = None,
-    source: str | None = None,
-    data_type: Annotated[str | None, Query(alias="dataType")] = None,
-    from_timestamp: Annotated[datetime | None, Query(alias="fromTimestamp")] = None,
-    to_timestamp: Annotated[datetime | None, Query(alias="toTimestamp")] = None,
 ) -> Response:
     if id is not None:
-        return json_response(
-            {"data": [score_v3(await read(request, get_score, id))], "meta": {"limit": limit}}
-        )
+        one = score_v3(await read(request, get_score, id))
+        return json_response({"data": [one], "meta": {"limit": limit}})
     page = int(cursor) if cursor and cursor.isdigit() else 1  # the cursor is a page number
-    where = _filter(
-        trace_id=trace_id,
-        observation_id=observation_id,
-        session_id=session_id,
-        name=name,
-        source=source,
-        data_type=data_type,
-        user_id=None,
-        start=from_timestamp,
-        end=to_timestamp,
-    )
     found = await read(request, list_scores, where, page, limit)
     meta: dict[str, Any] = {"limit": limit}
     if page < found.meta.total_pages:

@@ -28,7 +28,6 @@ from promptrail.store import langfuse as lf_queries
 from promptrail.store.trace_queries import TraceFilter, get_trace, list_traces
 
 router = APIRouter(prefix=PREFIX, tags=TAGS)
-Time = Annotated[datetime | None, Query()]
 
 
 @router.get("/traces/{trace_id}", summary="One trace with its observations and scores")
