@@ -16,6 +16,8 @@ from promptrail.store import Store, migrate
 from promptrail.testing.fake_openai import FakeOpenAI
 from serverproc import ServerProcess
 
+from .conftest import CAPITALS_PROMPT
+
 
 @pytest.fixture
 def server(db_url: str) -> Iterator[ServerProcess]:
@@ -37,12 +39,15 @@ def test_datasets_are_published_with_the_prompts_and_every_version_kept(
     state = registry.state()
     stored = registry.get_dataset("capitals")
     assert state.datasets == {"capitals": [stored.hash]}
-    assert stored.version == 1 and [i.id for i in stored.items] == ["fr", "jp", "pe"]
+    assert stored.version == 1
+    assert [i.id for i in stored.items] == ["fr", "jp", "pe"]
     assert stored.items[0].metadata == {"region": "europe"}
-    assert stored.path == "datasets/capitals.yaml" and stored.publish_id is not None
+    assert stored.path == "datasets/capitals.yaml"
+    assert stored.publish_id is not None
 
     again = run_cli("publish", "--registry", server.url, cwd=eval_repo.path)
-    assert again.exit_code == 0 and "No changes" in again.stdout
+    assert again.exit_code == 0
+    assert "No changes" in again.stdout
 
     dataset = eval_repo.path / "datasets/capitals.yaml"
     dataset.write_text(
@@ -50,15 +55,25 @@ def test_datasets_are_published_with_the_prompts_and_every_version_kept(
     )
     eval_repo.commit("add Italy")
     plan = run_cli("plan", "--registry", server.url, cwd=eval_repo.path)
-    assert "dataset capitals" in plan.stdout and "4 items" in plan.stdout
+    assert "dataset capitals" in plan.stdout
+    assert "4 items" in plan.stdout
     assert run_cli("publish", "--registry", server.url, cwd=eval_repo.path).exit_code == 0
     latest = registry.get_dataset("capitals")
-    assert latest.version == 2 and len(latest.items) == 4
+    assert latest.version == 2
+    assert len(latest.items) == 4
     assert latest.commit == eval_repo.head()
     assert registry.get_dataset("capitals", version=1).hash == stored.hash
     assert registry.get_dataset("capitals", hash=stored.hash).version == 1
     listing = registry.list_datasets().datasets
     assert [(d.name, d.latest_version, d.item_count) for d in listing] == [("capitals", 2, 4)]
+    history = registry.dataset_versions("capitals").versions
+    assert [v.version for v in history] == [2, 1]
+    assert history[0].items == []  # a listing: no items
+
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    for path in ("/api/v1/runs", "/api/v1/runs/{run_id}", "/api/v1/datasets/{name}"):
+        assert path in spec["paths"], path
+    assert "RunResult" in spec["components"]["schemas"]
 
 
 def test_a_bad_dataset_blocks_the_publish_and_changes_nothing(
@@ -71,13 +86,15 @@ def test_a_bad_dataset_blocks_the_publish_and_changes_nothing(
     result = run_cli("publish", "--registry", server.url, cwd=eval_repo.path)
     assert result.exit_code == 1
     assert "datasets/capitals.yaml:3" in result.stderr + result.stdout
-    assert registry.state().prompts == {} and registry.state().datasets == {}
+    assert registry.state().prompts == {}
+    assert registry.state().datasets == {}
     # The server refuses a hand-made upload whose hash does not match its items, whole.
     body = {
         "datasets": [{"name": "capitals", "hash": "0" * 64, "items": [{"id": "a", "input": {}}]}]
     }
     answer = httpx.post(f"{server.url}/api/v1/publish", json=body)
-    assert answer.status_code == 400 and "not the hash of its items" in answer.text
+    assert answer.status_code == 400
+    assert "not the hash of its items" in answer.text
     assert registry.list_datasets().datasets == []
 
 
@@ -98,7 +115,8 @@ def test_eval_records_its_run_and_it_reads_back_identical(
     runs = registry.list_runs(prompt="capitals").runs
     assert [r.run_id for r in runs] == [printed.run_id]
     assert runs[0].dataset.version == 1  # the published version with that hash
-    assert runs[0].error_count == 1 and runs[0].item_count == 3
+    assert runs[0].error_count == 1
+    assert runs[0].item_count == 3
     assert runs[0].commit == eval_repo.head()
     assert registry.list_runs(dataset="nothing").runs == []
     with pytest.raises(PromptNotFound):
@@ -125,7 +143,8 @@ def test_two_runs_compare_item_by_item_changed_verdicts_first(
     openai_env.reply_when("Peru", "I do not know.")  # drops the country: `mentions` flips
     head = run("--no-cache")
     comparison = registry.compare_runs(base.run_id, head.run_id)
-    assert comparison.items[0].id == "pe" and comparison.items[0].verdict_changed
+    assert comparison.items[0].id == "pe"
+    assert comparison.items[0].verdict_changed
     assert comparison.items[0].scores["mentions"].diff == -1.0
     assert [c.changed for c in comparison.items[1:]] == [False, False]
     assert comparison.aggregates["mentions"].base == 1.0
@@ -144,7 +163,8 @@ def test_an_ingest_key_records_a_run_a_read_key_does_not(
         refused = run_cli(
             "eval", "capitals", "--registry", proc.url, "--api-key", reader, cwd=eval_repo.path
         )
-        assert refused.exit_code == 1 and "ingest" in refused.stderr
+        assert refused.exit_code == 1
+        assert "ingest" in refused.stderr
         recorded = run_cli(
             "eval",
             "capitals",
@@ -162,3 +182,67 @@ def test_an_ingest_key_records_a_run_a_read_key_does_not(
             assert [r.run_id for r in client.list_runs().runs] == [run_id]
         with RegistryClient(proc.url, ingest) as client, pytest.raises(Unauthorized):
             client.list_runs()
+
+
+def test_each_item_is_a_trace_linked_to_the_prompt_version_with_its_scores(
+    eval_repo: GitRepo, openai_env: FakeOpenAI, server: ServerProcess
+) -> None:
+    result = run_cli(
+        "eval", "capitals", "--format", "json", "--registry", server.url, cwd=eval_repo.path
+    )
+    assert result.exit_code == 0, result.stderr
+    run = json.loads(result.stdout)
+    france = next(item for item in run["items"] if item["id"] == "fr")
+    trace = httpx.get(f"{server.url}/api/v1/traces/{france['trace_id']}").json()
+    assert trace["name"] == "eval capitals"
+    assert trace["metadata"]["run_id"] == run["run_id"]
+    assert trace["metadata"]["item_id"] == "fr"
+    assert trace["metadata"]["dataset_hash"] == run["dataset"]["hash"]
+    generation = next(o for o in trace["observations"] if o["type"] == "generation")
+    assert generation["prompt"]["name"] == "capitals"
+    assert generation["prompt"]["version"] == 1
+    assert generation["prompt"]["hash"] == run["prompt"]["hash"]
+    assert generation["output"] == france["output"]
+    scores = {s["name"]: s for s in trace["scores"]}
+    assert scores["mentions"]["value"] == 1.0
+    assert scores["mentions"]["comment"] == "asked about France"
+    assert scores["echoes"]["value"] == 1.0
+
+
+def test_eval_of_a_registry_label_and_run_experiment_on_a_registry_dataset(
+    eval_repo: GitRepo, openai_env: FakeOpenAI, server: ServerProcess, registry: RegistryClient
+) -> None:
+    from promptrail.eval import run_experiment
+
+    eval_repo.write_prompt("capitals", CAPITALS_PROMPT + "labels: [production]\n")
+    eval_repo.commit("label production")
+    assert run_cli("publish", "--registry", server.url, cwd=eval_repo.path).exit_code == 0
+    published = run_cli(
+        "eval",
+        "capitals",
+        "--label",
+        "production",
+        "--format",
+        "json",
+        "--registry",
+        server.url,
+        cwd=eval_repo.path,
+    )
+    assert published.exit_code == 0, published.stderr
+    data = json.loads(published.stdout)
+    assert data["prompt"]["source"] == "registry"
+    assert data["prompt"]["label"] == "production"
+    assert data["prompt"]["version"] == 1
+    assert data["aggregates"]["mentions"] == 1.0
+
+    result = run_experiment(
+        "capitals-app",
+        data="capitals",
+        task=lambda input: f"The capital of {input['country']}",
+        evaluators=[{"type": "contains", "value": "capital", "name": "says_capital"}],
+        registry=server.url,
+        record=True,
+    )
+    assert result.dataset.version == 1
+    assert result.aggregates == {"says_capital": 1.0}
+    assert registry.get_run(result.run_id) == result

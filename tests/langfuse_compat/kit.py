@@ -15,7 +15,7 @@ import httpx
 
 from promptrail.api.client import RegistryClient
 from promptrail.api.registry import VersionUpload
-from registry.kit import request
+from kit import request
 from serverproc import ServerProcess
 from uploads import upload
 

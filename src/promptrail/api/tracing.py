@@ -205,6 +205,9 @@ class IngestResult(_Out):
 
     successes: list[EventOk] = Field(default_factory=list)
     errors: list[EventError] = Field(default_factory=list)
+    stored: int | None = Field(
+        default=None, description="Version-2 bodies: how many records were stored (no list)."
+    )
 
 
 # -- query responses -------------------------------------------------------------------------

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 
+from promptrail import settings
+
 RegistryOption = Annotated[
     str | None,
     typer.Option(
         "--registry",
-        envvar="PROMPTRAIL_URL",
+        envvar=settings.URL.name,
         help="Registry address, e.g. http://127.0.0.1:8700 (env PROMPTRAIL_URL).",
         show_default=False,
     ),
@@ -20,7 +23,7 @@ ApiKeyOption = Annotated[
     str | None,
     typer.Option(
         "--api-key",
-        envvar="PROMPTRAIL_API_KEY",
+        envvar=settings.API_KEY.name,
         help="API key for the registry (env PROMPTRAIL_API_KEY).",
         show_default=False,
     ),
@@ -36,5 +39,20 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+# Set once by the root `--color` option; "auto" follows NO_COLOR and the terminal.
+_color_choice = "auto"
+
+
+def set_color(choice: str) -> None:
+    global _color_choice
+    _color_choice = choice
+
+
 def color_enabled() -> bool:
+    """Colour on stdout: `--color always|never` wins, else NO_COLOR (any value) turns it
+    off, else only a terminal gets it (CI logs and pipes stay plain)."""
+    if _color_choice != "auto":
+        return _color_choice == "always"
+    if "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "":
+        return False
     return sys.stdout.isatty()

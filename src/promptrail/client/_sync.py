@@ -19,7 +19,7 @@ from typing import Any
 
 from promptrail.client._core import (
     DEFAULT_CACHE_TTL,
-    PRODUCTION,
+    QUICK_RETRY,
     BaseClient,
     Key,
     Outcome,
@@ -31,7 +31,9 @@ from promptrail.client._core import (
     timed_out,
 )
 from promptrail.client.prompts import ChatPrompt, Prompt, TextPrompt
+from promptrail.constants import PRODUCTION
 from promptrail.errors import RegistryError
+from promptrail.retry import Retry
 
 REFRESH_THREADS = 2
 
@@ -78,6 +80,8 @@ class _Resources:
     def __init__(self) -> None:
         self.workers = _Workers()
         self.http: Any = None
+        # What the connection pool raises: (timeouts, other failures to retry); set with it.
+        self.errors: tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]] = ((), ())
 
     def close(self) -> None:
         self.workers.shutdown()
@@ -277,14 +281,13 @@ class Client(BaseClient):
 
     def _fetch(self, key: Key, etag: str | None, deadline: float, retries: int) -> Outcome:
         budget = deadline - monotonic()
-        import httpx  # first network fetch only: keeps `import promptrail` light
-
         http = self._res.http
         if http is None:
             http = self._open()
+        timeouts, failures = self._res.errors
         path, params = request_path(key)
         headers = self._headers(etag)
-        attempt = 0
+        retry = Retry(QUICK_RETRY, retries, deadline)
         while True:
             remaining = deadline - monotonic()
             if remaining <= 0:
@@ -294,28 +297,37 @@ class Client(BaseClient):
                 outcome = interpret(
                     response.status_code, response.headers.get("etag"), response.content
                 )
-            except httpx.TimeoutException:
+            except timeouts:
                 return timed_out(budget)
-            except httpx.HTTPError as exc:
+            except failures as exc:
                 outcome = Outcome("failed", failure_reason(exc), retry=True)
             except RuntimeError as exc:  # closed meanwhile by close()
                 return Outcome("failed", str(exc))
-            delay = retry_after(outcome, attempt, retries, deadline)
+            delay = retry_after(outcome, retry)
             if delay is None:
                 return outcome
             time.sleep(delay)
-            attempt += 1
 
     def _open(self) -> Any:
-        import httpx
-
         with self._lock:
-            if self._res.http is None:
-                self._res.http = httpx.Client(
-                    base_url=self.url or "",
-                    transport=self._transport,
-                    limits=httpx.Limits(max_connections=20, max_keepalive_connections=4),
-                )
+            if self._res.http is not None:
+                return self._res.http
+            url = self.url or ""
+            if self._transport is None and url.startswith("http://"):
+                # Plain HTTP, nothing custom: the standard library, no httpx to import.
+                from promptrail.client import _plainhttp as plain
+
+                self._res.errors = ((plain.RequestTimeout,), (plain.TransportError,))
+                self._res.http = plain.PlainHttp(url)
+                return self._res.http
+            import httpx  # https:// or a transport of the caller's: httpx
+
+            self._res.errors = ((httpx.TimeoutException,), (httpx.HTTPError,))
+            self._res.http = httpx.Client(
+                base_url=url,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=4),
+            )
             return self._res.http
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NoReturn, Self
 
 from promptrail.content import content_hash, content_of
-from promptrail.template import Template, chat_variables, compile_chat, compile_template
+from promptrail.errors import InvalidPromptData
+from promptrail.template import ChatTemplate, Template, chat_variables, compile_template
 
 Source = Literal["registry", "cache", "stale", "snapshot", "folder", "fallback"]
 SOURCES: tuple[str, ...] = ("registry", "cache", "stale", "snapshot", "folder", "fallback")
@@ -123,6 +124,7 @@ class TextPrompt(_Prompt):
     _content = __slots__
     type = "text"
     prompt: str
+    _template: Template | None
 
     def __init__(
         self,
@@ -161,10 +163,11 @@ class ChatPrompt(_Prompt):
     messages passed under its name: `compile(history=[{"role": "user", "content": "hi"}])`.
     """
 
-    __slots__ = ("messages",)
+    __slots__ = ("_template", "messages")
     _content = __slots__
     type = "chat"
     messages: tuple[FrozenDict, ...]
+    _template: ChatTemplate | None
 
     def __init__(
         self,
@@ -180,10 +183,25 @@ class ChatPrompt(_Prompt):
         label: str | None = None,
     ):
         frozen = tuple(FrozenDict(m) for m in messages)
-        self._init(name, version, config, labels, tags, hash, source, label, messages=frozen)
+        self._init(
+            name,
+            version,
+            config,
+            labels,
+            tags,
+            hash,
+            source,
+            label,
+            messages=frozen,
+            _template=None,
+        )
 
     def compile(self, **variables: Any) -> list[dict[str, Any]]:
-        return compile_chat(self.messages, variables, self.name)
+        template: ChatTemplate | None = self._template
+        if template is None:
+            template = ChatTemplate(self.messages)
+            object.__setattr__(self, "_template", template)
+        return template.render(variables, self.name)
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -195,10 +213,6 @@ class ChatPrompt(_Prompt):
 
 
 Prompt = TextPrompt | ChatPrompt
-
-
-class InvalidPromptData(ValueError):
-    """A registry answer or snapshot entry that is not a prompt version."""
 
 
 def prompt_from_data(data: Any, source: Source, label: str | None) -> Prompt:

@@ -36,42 +36,62 @@ def cache_key(
 
 
 class ResponseCache:
+    """Opened on first use, so a run refused before its first call leaves no file behind."""
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses"
-            " (key TEXT PRIMARY KEY, answer TEXT NOT NULL, created_at REAL NOT NULL)"
-        )
+        self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._pending = 0
-        self._db.execute("BEGIN")
+
+    def _open(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS responses"
+                " (key TEXT PRIMARY KEY, answer TEXT NOT NULL, created_at REAL NOT NULL)"
+            )
+            db.execute("BEGIN")
+            self._db = db
+        return self._db
 
     def get(self, key: str) -> dict[str, Any] | None:
+        if self._db is None and not self.path.exists():
+            return None
         with self._lock:
-            row = self._db.execute("SELECT answer FROM responses WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])  # type: ignore[no-any-return]
+            row = (
+                self._open()
+                .execute("SELECT answer FROM responses WHERE key = ?", (key,))
+                .fetchone()
+            )
+        if row is None:
+            return None
+        answer: dict[str, Any] = json.loads(row[0])
+        return answer
 
     def put(self, key: str, answer: dict[str, Any]) -> None:
         with self._lock:
-            self._db.execute(
+            db = self._open()
+            db.execute(
                 "INSERT OR REPLACE INTO responses (key, answer, created_at) VALUES (?, ?, ?)",
                 (key, canonical_json(answer), time.time()),
             )
             self._pending += 1
             if self._pending >= _COMMIT_EVERY:
-                self._db.execute("COMMIT")
-                self._db.execute("BEGIN")
+                db.execute("COMMIT")
+                db.execute("BEGIN")
                 self._pending = 0
 
     def close(self) -> None:
         with self._lock:
-            if self._db.in_transaction:
-                self._db.execute("COMMIT")
-            self._db.close()
+            if self._db is not None:
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
+                self._db.close()
+                self._db = None
 
     def __enter__(self) -> ResponseCache:
         return self

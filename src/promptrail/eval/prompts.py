@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from promptrail.api.registry import PublishedVersion
 from promptrail.errors import TemplateError
-from promptrail.repo.spec import PromptFile, PublishedVersion
+from promptrail.repo.spec import PromptFile
 from promptrail.template import compile_chat, compile_text
 
 # Config keys that are about promptrail or the app, never sent to the endpoint.

@@ -27,6 +27,7 @@ from promptrail.api.eval import (
     RunResult,
     RunStats,
 )
+from promptrail.api.registry import PublishedVersion
 from promptrail.errors import (
     EvaluatorError,
     LlmUnavailable,
@@ -41,7 +42,7 @@ from promptrail.eval.functions import UserFunction
 from promptrail.eval.llm import Completion, Endpoint, describe_error, is_unreachable
 from promptrail.eval.progress import Progress
 from promptrail.eval.prompts import render
-from promptrail.repo.spec import DatasetItem, GateRule, PromptFile, PublishedVersion
+from promptrail.repo.spec import DatasetItem, GateRule, PromptFile
 
 DEFAULT_CONCURRENCY = 8
 ESTIMATED_OUTPUT_TOKENS = 256  # when the prompt's config sets no max_tokens
@@ -99,6 +100,8 @@ async def execute(plan: RunPlan) -> RunResult:
     from promptrail.tracing import get_tracer
 
     tracer = get_tracer()
+    if plan.endpoint is not None and plan.target.task is None:
+        plan.endpoint.client  # noqa: B018 (import openai now, not inside the first call)
     semaphore = asyncio.Semaphore(max(1, plan.concurrency))
     jobs = [(index, sample) for index in range(len(plan.items)) for sample in range(plan.samples)]
     progress = Progress(len(jobs), f"eval {plan.target.prompt.name}", enabled=plan.show_progress)
@@ -304,7 +307,8 @@ async def generate(
     plan: RunPlan, tracer: Any, messages: list[dict[str, Any]], sample: int, result: ItemResult
 ) -> Completion:
     target = plan.target
-    assert plan.endpoint is not None and target.model is not None
+    assert plan.endpoint is not None
+    assert target.model is not None
     prompt_ref = {
         "name": target.prompt.name,
         "version": target.prompt.version,

@@ -119,7 +119,7 @@ def prepare(repo: PromptRepo, options: EvalOptions, registry: Any = None) -> Run
     params = {**parameters(config), **options.params}
     commit = repo.resolve(options.ref) if options.ref else _head(repo)
     return RunPlan(
-        target=Target(prompt, None if task else spec, task, model if not task else model, params),
+        target=Target(prompt, None if task else spec, task, model, params),
         dataset=DatasetRef(name=dataset.name, hash=dataset.hash, path=dataset.path),
         items=dataset.items,
         evaluators=evaluators,

@@ -134,7 +134,7 @@ def _parse_jsonl(data: bytes, name: str, path: str) -> tuple[LoadedDataset | Non
             continue
         try:
             value = json.loads(raw)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             message = f'line is not JSON: {exc.msg} (one item per line: {{"id": ...}})'
             problems.append(Problem(message, path, number, "dataset-syntax", name))
             continue

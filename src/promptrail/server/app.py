@@ -30,6 +30,7 @@ from promptrail.server.cache import Entry, send_entry
 from promptrail.server.settings import Settings
 from promptrail.server.state import Registry
 from promptrail.store import PublishPolicy, Store, migrate, redact_url
+from promptrail.store.ui_rollup import Refresher
 
 ROUTERS = [
     health.router,
@@ -120,10 +121,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         registry.advance(await run_in_threadpool(store.revision))
         poller = asyncio.create_task(registry.poll())
+        app.state.rollups = Refresher(store)  # the UI's daily totals, kept off the requests
         try:
             yield
         finally:
             poller.cancel()
+            app.state.rollups.stop()
             store.close()
 
     app = RegistryApp(

@@ -21,6 +21,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
+from promptrail.api.eval import (
+    DatasetList,
+    DatasetVersion,
+    DatasetVersionList,
+    RunComparison,
+    RunCreated,
+    RunList,
+    RunResult,
+)
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -31,21 +40,11 @@ from promptrail.api.registry import (
     RegistryState,
     VersionList,
 )
-from promptrail.api.eval import (
-    DatasetList,
-    DatasetVersion,
-    DatasetVersionList,
-    RunComparison,
-    RunCreated,
-    RunList,
-    RunResult,
-)
-from promptrail.errors import UsageError
+from promptrail.errors import InvalidRequest, NotFound, SchemaError, StoreConflict, UsageError
 from promptrail.store import keys as _keys
 from promptrail.store import publish as _publish
 from promptrail.store import registry as _registry
 from promptrail.store import runs as _runs
-from promptrail.store.errors import InvalidRequest, NotFound, SchemaError, StoreConflict
 from promptrail.store.registry import bump_revision
 from promptrail.store.tables import REVISION_KEY, registry_meta
 

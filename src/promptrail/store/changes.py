@@ -14,7 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tupl
 
 from promptrail.api.eval import DatasetUpload
 from promptrail.api.registry import PublishRequest, PublishResult, VersionUpload
-from promptrail.store.errors import InvalidRequest, StoreConflict, summarize
+from promptrail.errors import InvalidRequest, StoreConflict, summarize
 from promptrail.store.registry import chunks, now
 from promptrail.store.runs import write_datasets
 from promptrail.store.tables import (

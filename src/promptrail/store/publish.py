@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from promptrail.api.registry import LabelMove, PublishRequest, PublishResult, VersionUpload
+from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
+from promptrail.errors import InvalidRequest, summarize
 from promptrail.repo.spec import LABEL_RE, content_hash, content_of, is_valid_name
 from promptrail.store import registry, runs
 from promptrail.store.changes import Current
-from promptrail.store.errors import InvalidRequest, summarize
 
 if TYPE_CHECKING:
     from promptrail.store import Store
@@ -29,8 +30,8 @@ METADATA_FIELDS = {"tags", "description"}
 class PublishPolicy:
     """The server's rules about labels: which are protected, which are previews."""
 
-    protected_labels: tuple[str, ...] = ("production",)
-    preview_prefix: str = "pr-"
+    protected_labels: tuple[str, ...] = (PRODUCTION,)
+    preview_prefix: str = PREVIEW_PREFIX
 
     def is_protected(self, label: str) -> bool:
         return label in self.protected_labels
@@ -186,7 +187,8 @@ def apply(
     with store.write(bump=False) as conn:
         current = Current.load(conn, checked)
         changes = current.diff(checked)
-        changes.datasets = runs.plan_datasets(conn, request.datasets)
+        if request.datasets:  # (a store on an older schema has no dataset table yet)
+            changes.datasets = runs.plan_datasets(conn, request.datasets)
         if changes.empty:
             return PublishResult(publish_id=None, unchanged=True, revision=registry.revision(conn))
         result = changes.result()

@@ -24,10 +24,10 @@ from promptrail.api.eval import (
     RunSummary,
     ScoreDelta,
 )
+from promptrail.errors import InvalidRequest, NotFound, StoreConflict
 from promptrail.eval.evaluators.bounds import as_number
 from promptrail.repo.datasets import dataset_hash
 from promptrail.repo.spec import is_valid_name
-from promptrail.store.errors import InvalidRequest, NotFound, StoreConflict
 from promptrail.store.evaluation import dataset_versions as dv
 from promptrail.store.evaluation import eval_results as results_t
 from promptrail.store.evaluation import eval_runs as runs_t
@@ -132,7 +132,7 @@ def list_datasets(conn: Connection) -> DatasetList:
     columns = [c for c in dv.c if c.name != "items"]
     for row in conn.execute(select(*columns).order_by(dv.c.name, dv.c.version)):
         latest[row.name] = row
-    counts = dict(
+    counts: dict[str, int] = dict(
         conn.execute(
             select(runs_t.c.dataset_name, func.count()).group_by(runs_t.c.dataset_name)
         ).all()

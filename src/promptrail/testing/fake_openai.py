@@ -15,8 +15,9 @@ The model name `fail` answers 400 and `overloaded` 503, to exercise error paths.
 Tests can also inject, on a running server: `latency` (seconds before each answer),
 `fail_next(n, status, retry_after=...)` (the next n requests fail, 429 with a
 `Retry-After` header for rate limits), `fail_when(text, status)` (every request whose
-last user message contains `text`), and `reply_when(text, content)` (a fixed answer,
-e.g. a malformed one, or a judge's verdict).
+last user message contains `text`), `reply_when(text, content)` (a fixed answer, e.g. a
+judge's verdict or one no evaluator accepts), and `malformed_when(text)` (a 200 whose
+body is not a chat completion).
 Run it alone with `python -m promptrail.testing.fake_openai --port 8711 [--latency 0.05]`.
 """
 
@@ -178,6 +179,7 @@ def chunks(body: dict[str, Any], reply: str) -> list[dict[str, Any]]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -217,6 +219,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if model == "overloaded":
             self._json(503, {"error": {"message": "overloaded", "type": "server_error"}})
+            return
+        raw = self.server.raw_reply(body)
+        if raw is not None:
+            self._json(200, raw)
             return
         reply = self.server.scripted_reply(body) or reply_for(body)
         if body.get("stream"):
@@ -265,6 +271,7 @@ class _Server(ThreadingHTTPServer):
         self.failures: list[tuple[int, float | None]] = []  # the next requests' answers
         self.fail_rules: list[tuple[str, int]] = []
         self.reply_rules: list[tuple[str, str]] = []
+        self.raw_rules: list[tuple[str, dict[str, Any]]] = []
 
     def next_failure(self, body: dict[str, Any]) -> tuple[int, float | None] | None:
         if self.failures:
@@ -274,6 +281,10 @@ class _Server(ThreadingHTTPServer):
             if needle in text:
                 return status, None
         return None
+
+    def raw_reply(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        text = _last_user(body.get("messages") or [])
+        return next((raw for needle, raw in self.raw_rules if needle in text), None)
 
     def scripted_reply(self, body: dict[str, Any]) -> str | None:
         text = _last_user(body.get("messages") or [])
@@ -322,6 +333,11 @@ class FakeOpenAI:
     def fail_when(self, text: str, status: int = 500) -> None:
         """Every request whose last user message contains `text` answers `status`."""
         self._server.fail_rules.append((text, status))
+
+    def malformed_when(self, text: str, body: dict[str, Any] | None = None) -> None:
+        """Requests whose last user message contains `text` get a 200 whose JSON body is
+        not a chat completion (`{"result": "ok"}` unless given)."""
+        self._server.raw_rules.append((text, body if body is not None else {"result": "ok"}))
 
     def reply_when(self, text: str, content: str) -> None:
         """Requests whose last user message contains `text` get `content` as the answer."""

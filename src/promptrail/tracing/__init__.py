@@ -1,7 +1,7 @@
 """Tracing: traces, spans, generations and scores, exported off the caller's thread.
 
-Only the standard library is imported here; httpx is loaded by the export thread and
-pydantic only by the server side (`tracing.wire`).
+Only the standard library is imported here; httpx is loaded by the export thread, which
+writes the compact wire format (`tracing.wire`); pydantic is the server side's only.
 """
 
 from __future__ import annotations

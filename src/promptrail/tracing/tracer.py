@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from promptrail import settings
 from promptrail.tracing.context import current
 from promptrail.tracing.observation import (
     NOOP,
@@ -31,14 +31,13 @@ from promptrail.tracing.observation import (
     Trace,
     emit_score,
 )
+from promptrail.tracing.serialize import capture
 
 if TYPE_CHECKING:
     from promptrail.tracing.exporter import Exporter
     from promptrail.tracing.worker import Worker
 
 log = logging.getLogger("promptrail.tracing")
-
-_FALSE = {"0", "false", "no", "off"}
 
 
 def _discard(item: Any) -> None:
@@ -57,29 +56,30 @@ class Tracer:
         mask: Callable[[Any], Any] | None = None,
         environment: str | None = None,
         release: str | None = None,
-        max_queue: int = 10_000,
-        batch_size: int = 256,
+        max_queue: int = 1_000_000,
+        max_queue_bytes: int = 64 * 1024 * 1024,
+        batch_size: int = 1000,
         flush_interval: float = 1.0,
         max_retry_delay: float = 10.0,
         request_timeout: float = 10.0,
         max_field_chars: int = 100_000,
         shutdown_timeout: float = 5.0,
     ):
-        env = os.environ
         if enabled is None:
-            enabled = env.get("PROMPTRAIL_TRACING", "true").strip().lower() not in _FALSE
+            enabled = settings.TRACING.switch(True) is not False  # unreadable: stay on
         if sample_rate is None:
-            sample_rate = _env_float("PROMPTRAIL_SAMPLE_RATE", 1.0)
+            sample_rate = _env_rate(settings.SAMPLE_RATE, 1.0)
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be between 0 and 1, not {sample_rate}")
-        if max_queue < 1 or batch_size < 1:
-            raise ValueError("max_queue and batch_size must be at least 1")
+        if max_queue < 1 or batch_size < 1 or max_queue_bytes < 1:
+            raise ValueError("max_queue, max_queue_bytes and batch_size must be at least 1")
         if mask is not None and not callable(mask):
             raise ValueError("mask must be a function taking a value and returning a value")
         self.enabled = bool(enabled)
         self.sample_rate = sample_rate
         self._sample_threshold = int(sample_rate * 2**64)
         self.shutdown_timeout = shutdown_timeout
+        self.max_field_chars = max_field_chars
         if exporter is None and self.enabled:
             exporter = _exporter_from(url, api_key, request_timeout)
         self.exporter = exporter
@@ -93,13 +93,14 @@ class Tracer:
             builder = EventBuilder(
                 mask=mask,
                 max_chars=max_field_chars,
-                environment=environment or env.get("PROMPTRAIL_ENVIRONMENT") or None,
-                release=release or env.get("PROMPTRAIL_RELEASE") or None,
+                environment=environment or settings.ENVIRONMENT.get(),
+                release=release or settings.RELEASE.get(),
             )
             self._worker = Worker(
                 exporter,
                 builder,
                 max_queue=max_queue,
+                max_queue_bytes=max_queue_bytes,
                 batch_size=batch_size,
                 flush_interval=flush_interval,
                 max_retry_delay=max_retry_delay,
@@ -167,6 +168,7 @@ class Tracer:
         if not self.enabled:
             return NOOP
         try:
+            input_ = capture(input_, self.max_field_chars)
             obs = Observation(self, current.get(), name, type_, input_)
             if fields:
                 obs.update(**fields)
@@ -242,24 +244,24 @@ class Tracer:
             return False
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
+def _env_rate(variable: settings.Variable, default: float) -> float:
+    raw = variable.get()
+    if raw is None:
         return default
     try:
         return min(1.0, max(0.0, float(raw)))
     except ValueError:
-        log.warning("promptrail: %s=%r is not a number; using %s", name, raw, default)
+        log.warning("promptrail: %s=%r is not a number; using %s", variable.name, raw, default)
         return default
 
 
 def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Exporter | None:
     from promptrail.tracing.exporter import HttpExporter, JsonlExporter
 
-    url = url or os.environ.get("PROMPTRAIL_URL")
+    url = url or settings.URL.get()
     if url:
-        return HttpExporter(url, api_key or os.environ.get("PROMPTRAIL_API_KEY"), timeout=timeout)
-    path = os.environ.get("PROMPTRAIL_TRACE_FILE")
+        return HttpExporter(url, api_key or settings.API_KEY.get(), timeout=timeout)
+    path = settings.TRACE_FILE.get()
     if path:
         return JsonlExporter(path)
     return None

@@ -62,7 +62,7 @@ class BuildContext:
     complete: Complete | None = None  # None when only checking specs (validate)
 
 
-class Spec(BaseModel):
+class BaseSpec(BaseModel):
     """Fields common to every evaluator spec; each type adds its own."""
 
     model_config = ConfigDict(extra="forbid")
@@ -72,8 +72,8 @@ class Spec(BaseModel):
 
 
 class Evaluator:
+    Spec: ClassVar[type[BaseSpec]]  # before `type`, which shadows the builtin in this body
     type: ClassVar[str]
-    Spec: ClassVar[type[Spec]]
     is_async: ClassVar[bool] = False
 
     def __init__(self, spec: Any, context: BuildContext):

@@ -9,12 +9,12 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from promptrail.errors import EvaluatorError
-from promptrail.eval.evaluators.base import Case, Evaluator, Score, Spec
+from promptrail.eval.evaluators.base import BaseSpec, Case, Evaluator, Score
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
-class NumericSpec(Spec):
+class NumericSpec(BaseSpec):
     value: float | None = None  # compare with this instead of the item's `expected`
     tolerance: float = Field(default=0.0, ge=0)  # absolute
     relative: float = Field(default=0.0, ge=0)  # fraction of the target
@@ -44,7 +44,7 @@ class Numeric(Evaluator):
         return Score(close, None if close else f"{found:g} is not {target:g}")
 
 
-class RangeSpec(Spec):
+class RangeSpec(BaseSpec):
     min: float | None = None
     max: float | None = None
 

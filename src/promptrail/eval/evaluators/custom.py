@@ -12,6 +12,7 @@ accepted too). Anything else is recorded as the evaluator's error on that item.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -20,11 +21,11 @@ from typing import Any
 from pydantic import field_validator
 
 from promptrail.errors import EvaluatorError, TemplateError
-from promptrail.eval.evaluators.base import BuildContext, Case, Evaluator, Score, Spec
+from promptrail.eval.evaluators.base import BaseSpec, BuildContext, Case, Evaluator, Score
 from promptrail.eval.functions import UserFunction
 
 
-class PythonSpec(Spec):
+class PythonSpec(BaseSpec):
     function: str
 
 
@@ -53,10 +54,9 @@ class Python(Evaluator):
                 item_id=case.item_id,
             )
         except Exception as exc:
-            raise EvaluatorError(
-                f"{self.spec.function} raised {type(exc).__name__}: {exc}"
-            ) from None
-        return as_score(result, self.spec.function)
+            reference = self.function.reference
+            raise EvaluatorError(f"{reference} raised {type(exc).__name__}: {exc}") from None
+        return as_score(result, self.function.reference)
 
 
 def as_score(result: Any, source: str) -> Score:
@@ -79,7 +79,7 @@ def as_score(result: Any, source: str) -> Score:
     )
 
 
-class JudgeSpec(Spec):
+class JudgeSpec(BaseSpec):
     prompt: str  # the judge prompt's name in the repository
     # An optional scale: scores are checked to lie within it (a judge outside it is wrong).
     min: float | None = None
@@ -180,10 +180,8 @@ def parse_judgement(answer: str) -> Score:
         raw = match.group(1).strip("\"'.,")
         reason = _REASON_LINE.search(text)
         value: Any = {"true": True, "false": False}.get(raw.lower(), raw)
-        try:
+        with contextlib.suppress(ValueError):
             value = float(raw)
-        except ValueError:
-            pass
         return Score(value, reason.group(1).strip() if reason else None)
     shown = text if len(text) <= 200 else text[:200] + "..."
     raise EvaluatorError(

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from promptrail.errors import EvaluatorError
-from promptrail.eval.evaluators.base import BuildContext, Case, Evaluator, Score, Spec
+from promptrail.eval.evaluators.base import BaseSpec, BuildContext, Case, Evaluator, Score
 
 
 def parse_json(case: Case) -> Any:
@@ -30,7 +30,7 @@ def parse_json(case: Case) -> Any:
 
 class ValidJson(Evaluator):
     type = "json"
-    Spec = Spec
+    Spec = BaseSpec
 
     def evaluate(self, case: Case) -> Score:
         try:
@@ -40,7 +40,7 @@ class ValidJson(Evaluator):
         return Score(True)
 
 
-class JsonSchemaSpec(Spec):
+class JsonSchemaSpec(BaseSpec):
     schema_: dict[str, Any] = Field(alias="schema")  # `schema` is taken on pydantic models
 
     @field_validator("schema_")
@@ -52,7 +52,7 @@ class JsonSchemaSpec(Spec):
 
 def validator_for(schema: dict[str, Any]) -> Any:
     try:
-        import jsonschema
+        import jsonschema  # type: ignore[import-untyped]
     except ImportError:
         raise ValueError(
             "json_schema needs the `jsonschema` package: pip install 'promptrail[eval]'"
@@ -110,7 +110,7 @@ def parse_path(path: str) -> list[str | int]:
     return steps
 
 
-class JsonPathSpec(Spec):
+class JsonPathSpec(BaseSpec):
     path: str
     value: Any = None  # compare with this instead of the item's `expected`
 

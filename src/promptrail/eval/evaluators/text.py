@@ -8,16 +8,16 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from promptrail.eval.evaluators.base import (
+    BaseSpec,
     BuildContext,
     Case,
     Evaluator,
     Score,
-    Spec,
     expected_text,
 )
 
 
-class MatchSpec(Spec):
+class MatchSpec(BaseSpec):
     value: Any = None  # compare with this instead of the item's `expected`
     strip: bool = True
 
@@ -46,7 +46,7 @@ class CaseInsensitive(Exact):
         return output.casefold() == target.casefold()
 
 
-class ContainsSpec(Spec):
+class ContainsSpec(BaseSpec):
     value: str | None = None
     values: list[str] | None = None
     mode: Literal["any", "all"] = "any"  # with `values`: one of them, or every one
@@ -88,7 +88,7 @@ class NotContains(Contains):
     negate = True
 
 
-class RegexSpec(Spec):
+class RegexSpec(BaseSpec):
     pattern: str
     ignore_case: bool = False
     full: bool = False  # the whole output must match, not a part of it

@@ -5,7 +5,7 @@ working unchanged (NULL). `observations.prompt_resolved`: whether the prompt ver
 OTLP span names is held by the registry (NULL: not checked, as for the SDK's own links).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
