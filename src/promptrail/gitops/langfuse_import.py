@@ -26,10 +26,11 @@ import httpx
 import yaml
 
 from promptrail.api.langfuse import from_lf_messages
+from promptrail.constants import LATEST
 from promptrail.errors import GitError, PromptFileError, RegistryUnavailable, UsageError
 from promptrail.repo.promptfile import parse_prompt
 from promptrail.repo.repository import PromptRepo
-from promptrail.repo.spec import LABEL_RE, LATEST, is_valid_name
+from promptrail.repo.spec import LABEL_RE, is_valid_name
 
 TRAILER = "Langfuse-Import"
 TRAILER_RE = re.compile(rf"^{TRAILER}: (?P<name>\S+)@(?P<version>\d+)$", re.M)
@@ -223,7 +224,7 @@ def imported_versions(repo: PromptRepo) -> set[tuple[str, int]]:
     """(name, version) pairs earlier imports committed, from the trailers in history."""
     if not repo.has_commits():
         return set()
-    log = repo.git.git.log("--format=%B%x00", "HEAD")
+    log = repo.git.run("log", "--format=%B%x00", "HEAD").decode("utf-8", errors="replace")
     return {(m["name"], int(m["version"])) for m in TRAILER_RE.finditer(log)}
 
 
@@ -241,16 +242,18 @@ def _git_date(value: str | None) -> str | None:
 
 
 def _commit(repo: PromptRepo, paths: list[str], message: str, date: str | None) -> str:
+    """Commit `paths` (the original date as the author date); "" when nothing changed."""
     git = repo.git
-    git.index.add(paths)
-    if repo.has_commits() and not git.index.diff("HEAD"):
-        return ""
-    options: dict[str, Any] = {}
+    git.run("add", "--", *paths)
+    if repo.has_commits():
+        try:
+            git.run("diff", "--cached", "--quiet")
+            return ""  # exit 0: nothing staged
+        except GitError:
+            pass  # exit 1: something to commit
     when = _git_date(date)
-    if when:
-        options = {"author_date": when, "commit_date": when}
-    commit = git.index.commit(message, **options)
-    return str(commit.hexsha)
+    git.run("commit", "-q", "-m", message, *(["--date", when] if when else []), "--", *paths)
+    return git.run("rev-parse", "HEAD").decode().strip()
 
 
 def import_langfuse(
@@ -260,9 +263,7 @@ def import_langfuse(
     root = repo.require_git()
     say = progress or (lambda _message: None)
     rel = repo.prompts_rel or "prompts"
-    if repo.git.is_dirty(path=rel) or (
-        repo.git.untracked_files and any(f.startswith(rel + "/") for f in repo.git.untracked_files)
-    ):
+    if repo.git.run("status", "--porcelain", "--", rel).strip():
         raise GitError(
             f"{rel}/ has uncommitted changes: commit or stash them first, so the import's "
             "commits hold only what it imports"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from promptrail.api.tracing import ObservationOut
-from promptrail.repo.spec import LATEST
+from promptrail.constants import LATEST
 from promptrail.store.registry import iso
 from promptrail.store.tables import labels as labels_t
 from promptrail.store.tables import prompts as prompts_t

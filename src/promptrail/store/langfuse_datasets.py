@@ -30,9 +30,9 @@ from promptrail.api.eval import (
     RunPrompt,
     RunResult,
 )
+from promptrail.errors import NotFound
 from promptrail.eval.aggregate import means
 from promptrail.repo.datasets import dataset_hash
-from promptrail.store.errors import NotFound
 from promptrail.store.evaluation import dataset_versions as dv
 from promptrail.store.evaluation import eval_results, eval_runs
 from promptrail.store.registry import iso, now

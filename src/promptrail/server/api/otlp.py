@@ -12,6 +12,7 @@ server's usual JSON error. Spans are stored by the native ingest's writer (see
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api import otlp
-from promptrail.server.api.ingest import _SQLITE_INGEST, Ingest, _decode, pricing_of
+from promptrail.server.api.ingest import Ingest, _decode, pricing_of
 from promptrail.server.errors import ERROR_RESPONSES, ApiProblem
 from promptrail.server.state import registry_of
 from promptrail.store.ingest import Outcome, store_valid
@@ -120,6 +121,9 @@ async def export_traces(request: Request, _: Ingest) -> Response:
         return _response(media, len(problems), _summary(problems) if problems else "")
 
     return await run_in_threadpool(work)
+
+
+_SQLITE_INGEST = threading.Lock()  # main's ingest dropped its lock; kept here for OTLP
 
 
 for path in (otlp.TRACES_PATH, otlp.LANGFUSE_TRACES_PATH):

@@ -24,8 +24,9 @@ from starlette.responses import Response
 
 from promptrail.api.langfuse import LabelsUpdate, PromptCreate, from_lf_messages, prompt_body
 from promptrail.api.registry import LabelMove, PublishRequest, PublishSource, VersionUpload
+from promptrail.constants import LATEST, PRODUCTION
 from promptrail.content import content_hash, content_of
-from promptrail.repo.spec import LABEL_RE, LATEST, PRODUCTION, is_valid_name
+from promptrail.repo.spec import LABEL_RE, is_valid_name
 from promptrail.server.api.langfuse.common import (
     PREFIX,
     TAGS,
