@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
+from kit import request
 from promptrail.api.client import RegistryClient
 from promptrail.api.registry import VersionUpload
-from kit import request
 from serverproc import ServerProcess
 from uploads import upload
 
