@@ -70,5 +70,6 @@ HOST = Variable("HOST", "the address the server binds")
 PORT = Variable("PORT", "the port the server binds")
 MIGRATE = Variable("MIGRATE", "on/off: whether the server upgrades an older schema")
 POLL_INTERVAL = Variable("POLL_INTERVAL", "seconds between a server's revision checks")
+LANGFUSE_WRITES = Variable("LANGFUSE_WRITES", "on/off: accept prompt writes via the Langfuse API")
 
 VARIABLES: tuple[Variable, ...] = tuple(v for v in globals().values() if isinstance(v, Variable))

@@ -24,6 +24,7 @@ from promptrail import __version__
 from promptrail.server import errors, ui
 from promptrail.server.api import eval as eval_api
 from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
+from promptrail.server.api import langfuse as langfuse_api
 from promptrail.server.api import otlp as otlp_api
 from promptrail.server.cache import Entry, send_entry
 from promptrail.server.settings import Settings
@@ -39,8 +40,9 @@ ROUTERS = [
     ingest.router,
     traces.router,
     prices.router,
-    eval_api.router,
+    langfuse_api.router,
     otlp_api.router,
+    eval_api.router,
 ]
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -11,6 +11,7 @@ The variables are declared in `promptrail.settings`; this module gives them type
 | max_body_bytes     | PROMPTRAIL_MAX_BODY_BYTES      | 33554432 (32 MiB)                  |
 | host               | PROMPTRAIL_HOST                | 127.0.0.1                          |
 | migrate            | PROMPTRAIL_MIGRATE (on/off)    | on (upgrade an older schema)       |
+| langfuse_writes    | PROMPTRAIL_LANGFUSE_WRITES     | off (Langfuse API prompt writes)   |
 
 With auth on, every route but health and the OpenAPI document needs an API key:
 GETs the `read` scope, publishing `publish` (and `deploy` for protected labels), key
@@ -40,6 +41,7 @@ VARIABLES: dict[str, env.Variable] = {
     "host": env.HOST,
     "migrate": env.MIGRATE,
     "poll_interval": env.POLL_INTERVAL,
+    "langfuse_writes": env.LANGFUSE_WRITES,
 }
 
 
@@ -53,6 +55,8 @@ class Settings:
     host: str = "127.0.0.1"
     migrate: bool = True
     poll_interval: float = 0.2  # seconds between checks of the registry revision
+    # Accept prompt writes through the Langfuse-compatible API (recorded as outside git).
+    langfuse_writes: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -114,7 +118,7 @@ def is_loopback(host: str) -> bool:
 
 def _parse(name: str, raw: str) -> Any:
     where = f"{VARIABLES[name].name}={raw!r}"
-    if name in ("auth", "migrate"):
+    if name in ("auth", "migrate", "langfuse_writes"):
         value = env.switch(raw)
         if value is None:
             raise UsageError(f"{where}: use on or off")

@@ -24,6 +24,7 @@ from promptrail.server.api.ingest import Ingest, _decode, pricing_of
 from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import registry_of
 from promptrail.store.ingest import Outcome, store_valid
+from promptrail.store.langfuse_datasets import experiment_traces_of, record_for_traces
 from promptrail.store.otlp import UndecodableBody, decode, resolve_prompts, to_events
 
 router = APIRouter(tags=["opentelemetry"])
@@ -102,6 +103,9 @@ async def export_traces(request: Request, _: Ingest) -> Response:
                 resolve_prompts(conn, events)
             result = Outcome(successes=[{"id": e.id, "status": 201} for e in events])
             result = store_valid(store.engine, pricing.table(), result, events)
+            # Langfuse SDK v5 experiments are known only from span attributes: keep their
+            # eval runs current (server/api/langfuse/datasets.py).
+            record_for_traces(store, experiment_traces_of(events))
             problems += [
                 f"span {e.id}: {e.message}"
                 for e in result.errors
