@@ -3,10 +3,12 @@ GenAI, OpenInference and Langfuse attributes, read back through the query API an
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -14,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from .conftest import PROMPT, OtelServer
+from .conftest import PROMPT, OtelServer, new_span_id, new_trace_id
 
 
 @pytest.fixture
