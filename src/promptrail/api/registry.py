@@ -6,9 +6,10 @@ server applies it in one transaction only if the state still matches its precond
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from promptrail.repo.spec import PublishedVersion
 
@@ -79,6 +80,26 @@ class RegistryState(_Model):
     preview_prefix: str = "pr-"  # labels starting with it are previews, outside the declared set
 
 
+def is_web_url(value: str | None) -> bool:
+    """An http(s) URL with a host: the only kind stored or shown as a link (no `javascript:`)."""
+    if not value or any(ord(c) < 33 for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _web_url(value: str | None) -> str | None:
+    if value is not None and not is_web_url(value):
+        raise ValueError("must be an http:// or https:// URL (nothing else is shown as a link)")
+    return value
+
+
+WebUrl = Annotated[str | None, AfterValidator(_web_url)]
+
+
 class PublishSource(_Model):
     """Where a publish came from; recorded with every version and label move it makes."""
 
@@ -86,8 +107,8 @@ class PublishSource(_Model):
     ref: str | None = None
     author: str | None = None
     message: str | None = None
-    ci_run_url: str | None = None
-    repository_url: str | None = None
+    ci_run_url: WebUrl = None
+    repository_url: WebUrl = None
 
 
 class VersionUpload(_Model):

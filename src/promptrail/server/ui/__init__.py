@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from promptrail.server.ui import auth, dashboard, errors, prompts, sessions, traces, users
+from promptrail.server.ui.headers import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ROUTERS = [
@@ -31,3 +32,4 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    app.add_middleware(SecurityHeaders)

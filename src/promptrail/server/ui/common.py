@@ -14,6 +14,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from promptrail import __version__
+from promptrail.api.registry import is_web_url
 from promptrail.server.state import read
 
 __all__ = ["read"]  # the pages read the store through here
@@ -161,7 +162,14 @@ def with_params(request: Request, **changes: Any) -> str:
     return url(request.url.path, **params)
 
 
+def web_url(value: str | None) -> str | None:
+    """The URL when it may be a link (http or https), else None: a stored `javascript:` URL
+    from before they were refused must not become a link either."""
+    return value if is_web_url(value) else None
+
+
 env.filters.update(
+    web_url=web_url,
     when=when,
     when_seconds=when_seconds,
     ago=ago,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from promptrail.api.registry import is_web_url
 from promptrail.errors import PromptrailError
 from promptrail.gitops.diff import PromptDiff, compare
 from promptrail.gitops.diffview import config_text
@@ -134,7 +135,7 @@ def _is_gitlab(repository_url: str) -> bool:
 
 
 def commit_url(repository_url: str | None, commit: str | None) -> str | None:
-    if not repository_url or not commit:
+    if not repository_url or not commit or not is_web_url(repository_url):
         return None
     middle = "/-/commit/" if _is_gitlab(repository_url) else "/commit/"
     return repository_url.rstrip("/") + middle + commit
@@ -142,9 +143,10 @@ def commit_url(repository_url: str | None, commit: str | None) -> str | None:
 
 def edit_url(source: Source | None, path: str | None) -> str | None:
     """The file's edit page on the branch last published (its blob at the commit otherwise)."""
-    if source is None or not source.repository_url or not path:
+    repository_url = source.repository_url if source is not None else None
+    if source is None or repository_url is None or not is_web_url(repository_url) or not path:
         return None
-    base = source.repository_url.rstrip("/") + ("/-" if _is_gitlab(source.repository_url) else "")
+    base = repository_url.rstrip("/") + ("/-" if _is_gitlab(repository_url) else "")
     branch = (source.ref or "").removeprefix("refs/heads/")
     if branch and not branch.startswith("refs/"):
         return f"{base}/edit/{branch}/{path}"
