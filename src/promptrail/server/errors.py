@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promptrail.api.registry import ApiError
 from promptrail.errors import UsageError
@@ -106,6 +107,41 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(AnswerUnexpected, owner=app)
+
+
+class AnswerUnexpected:
+    """Answers an unexpected exception with the 500 of the `Exception` handler and stops it.
+
+    Starlette hands that handler to its outermost middleware, which answers and then
+    raises again, and the server then drops the keep-alive connection, so the client's
+    next request on it fails. Caught here, the error is answered like any other and the
+    connection stays usable. (Once an answer has started nothing can be sent instead.)
+    """
+
+    def __init__(self, app: ASGIApp, owner: FastAPI):
+        self.app, self.owner = app, owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise
+            handler = self.owner.exception_handlers.get(Exception, _unexpected)
+            response = await handler(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 async def _problem(request: Request, exc: Exception) -> Response:
