@@ -12,7 +12,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NoReturn, Self
 
 from promptrail.content import content_hash, content_of
-from promptrail.template import Template, chat_variables, compile_chat, compile_template
+from promptrail.template import (
+    Template,
+    chat_variables,
+    compile_chat,
+    compile_template,
+    template_for,
+)
 
 Source = Literal["registry", "cache", "stale", "snapshot", "folder", "fallback"]
 SOURCES: tuple[str, ...] = ("registry", "cache", "stale", "snapshot", "folder", "fallback")
@@ -145,7 +151,7 @@ class TextPrompt(_Prompt):
         """Fill in the variables; MissingVariable names any the template uses but was not given."""
         template: Template | None = self._template
         if template is None:
-            template = compile_template(self.prompt)
+            template = template_for(self.prompt, self.name)
             object.__setattr__(self, "_template", template)
         return template.render(variables, self.name)
 

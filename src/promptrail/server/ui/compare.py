@@ -104,6 +104,9 @@ class Preview:
 def compile_preview(body: dict[str, Any], given: dict[str, str]) -> Preview:
     """Compile a version with the form's values; a placeholder's value is a JSON list.
 
+    Bounded in time and size, and called on a worker thread: someone else's template
+    must not hold up the server.
+
     An empty field counts as not given (a form cannot tell empty from absent), so the
     error names it, as `compile()` would; an empty placeholder is an empty list.
     """
@@ -111,7 +114,8 @@ def compile_preview(body: dict[str, Any], given: dict[str, str]) -> Preview:
     given = {key: value for key, value in given.items() if value != ""}
     try:
         if body["type"] != "chat":
-            return Preview(text=compile_text(body.get("prompt") or "", given, name))
+            text = compile_text(body.get("prompt") or "", given, name, bounded=True)
+            return Preview(text=text)
         values: dict[str, Any] = dict(given)
         for slot in inputs_of(body).placeholders:
             raw = given.get(slot, "").strip() or "[]"
@@ -122,7 +126,8 @@ def compile_preview(body: dict[str, Any], given: dict[str, str]) -> Preview:
                     error=f"placeholder {slot!r} takes a JSON list of messages like "
                     f'[{{"role": "user", "content": "hi"}}]: {exc}'
                 )
-        return Preview(messages=compile_chat(body.get("messages") or [], values, name))
+        messages = compile_chat(body.get("messages") or [], values, name, bounded=True)
+        return Preview(messages=messages)
     except PromptrailError as exc:
         return Preview(error=str(exc))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api.registry import PromptSummary
@@ -165,7 +166,9 @@ async def prompt_page(request: Request, name: str, viewer: Viewing) -> Response:
 
     page = await read(request, load)
     body = page["body"]
-    preview = compile_preview(body, given) if body is not None and "preview" in params else None
+    preview = None
+    if body is not None and "preview" in params:
+        preview = await run_in_threadpool(compile_preview, body, given)
     repo = page["latest_source"].repository_url if page["latest_source"] else None
 
     def commit_link(publish_id: int | None, commit: str | None) -> str | None:
