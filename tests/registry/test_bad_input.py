@@ -140,7 +140,7 @@ def test_invalid_publishes_are_400_and_store_nothing(
 def test_unknown_routes_and_methods_answer_json(http: httpx.Client) -> None:
     missing = http.get("/api/v1/nothing-here")
     assert missing.status_code == 404
-    assert missing.json()["error"] == "not_found"
+    assert missing.json()["error"] == "no_route"
     wrong = http.put("/api/v1/publish", json={})
     assert wrong.status_code == 405
     assert wrong.json()["message"] == "PUT is not allowed on /api/v1/publish"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from client.conftest import name, proxy, registry, snapshot_of  # noqa: F401 (shared fixtures)
 from conftest import fresh_postgres_database
 
 SCOPES = ("read", "publish", "deploy", "ingest", "admin")
