@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
+from promptrail.api.inputs import Storable
 from promptrail.repo.spec import PublishedVersion
 
 __all__ = [
@@ -36,6 +37,11 @@ __all__ = [
     "VersionList",
     "VersionUpload",
 ]
+
+
+MAX_VERSION = 2**31 - 1  # an INTEGER column on PostgreSQL
+# Documented here, enforced by the store with a message that says what to do (400).
+Version = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_VERSION})]
 
 
 class _Model(BaseModel):
@@ -113,7 +119,7 @@ class PublishSource(_Model):
 
 class VersionUpload(_Model):
     name: str
-    version: int
+    version: Version
     type: Literal["text", "chat"]
     prompt: str | None = None
     messages: list[dict[str, str]] | None = None
@@ -137,11 +143,11 @@ class LabelMove(_Model):
 
     name: str
     label: str
-    version: int | None
-    expected: int | None = None
+    version: Version | None
+    expected: Version | None = None
 
 
-class PublishRequest(_Model):
+class PublishRequest(_Model, Storable):
     """One publish, applied whole or not at all.
 
     A *preview publish* is one whose label moves all carry the preview prefix (`pr-`): its
@@ -160,8 +166,8 @@ class PublishRequest(_Model):
     # Prompt-level metadata; changes need no new version.
     metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {tags, description}
     # Versions that must already exist with this hash (a label pinned to an old version).
-    expect_versions: dict[str, dict[int, str]] = Field(default_factory=dict)
-    dry_run: bool = False
+    expect_versions: dict[str, dict[Version, str]] = Field(default_factory=dict)
+    dry_run: StrictBool = False
 
 
 class PublishResult(_Model):
@@ -232,7 +238,7 @@ class LabelHistory(_Model):
 Scope = Literal["read", "publish", "deploy", "ingest", "admin"]
 
 
-class KeyCreate(_Model):
+class KeyCreate(_Model, Storable):
     scopes: list[Scope] = Field(min_length=1)
     description: str | None = Field(default=None, max_length=500)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -106,6 +106,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(AnswerUnexpected, owner=app)
 
@@ -168,6 +169,14 @@ async def _database_down(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    # A last line behind the request models' checks (api/inputs.py): a value the database
+    # refuses is the request's fault. The statement's parameters stay out of the log.
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path, reason)
+    return error_response(400, "invalid", f"a value in this request cannot be stored: {reason}")
+
+
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
@@ -177,15 +186,32 @@ async def _http(request: Request, exc: Exception) -> Response:
         return error_response(
             400, "invalid", f"invalid path {path!r}: names cannot contain control characters"
         )
+    code = STATUS_CODES.get(status, "error")
     if status == 404:
+        # Not `not_found`: clients evict a cached prompt only on the registry's answer that
+        # it does not exist, never because a request went to the wrong place.
+        code = "no_route"
         message = f"no route {request.method} {path}; the API is listed at /docs"
     elif status == 405:
         message = f"{request.method} is not allowed on {path}"
+        # Starlette names the methods of the first route that matched the path only.
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
+        return error_response(status, STATUS_CODES[405], message, None, headers)
     elif status == 413:
         message = str(exc.detail)
     else:
         message = str(exc.detail)
-    return error_response(status, STATUS_CODES.get(status, "error"), message, None, exc.headers)
+    return error_response(status, code, message, None, exc.headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _validation(request: Request, exc: Exception) -> Response:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from promptrail.api.registry import LabelMove, PublishRequest, PublishResult, VersionUpload
+from promptrail.api.registry import (
+    MAX_VERSION,
+    LabelMove,
+    PublishRequest,
+    PublishResult,
+    VersionUpload,
+)
 from promptrail.repo.spec import LABEL_RE, content_hash, content_of, is_valid_name
 from promptrail.store import registry
 from promptrail.store.changes import Current
@@ -21,7 +27,6 @@ from promptrail.store.errors import InvalidRequest, summarize
 if TYPE_CHECKING:
     from promptrail.store import Store
 
-MAX_VERSION = 2**31 - 1
 METADATA_FIELDS = {"tags", "description"}
 
 

@@ -122,6 +122,8 @@ def _events(data: bytes) -> list[Any]:
         doc = json.loads(data)
     except ValueError as exc:
         raise ApiProblem(400, "invalid", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiProblem(400, "invalid", "the body is nested too deeply to read") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("batch"), list):
         raise ApiProblem(
             400, "invalid", 'expected a JSON object {"batch": [event, ...]}; see docs/tracing.md'

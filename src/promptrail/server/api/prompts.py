@@ -9,8 +9,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from promptrail.api.registry import LabelHistory, PromptList, VersionList
-from promptrail.repo.spec import LABEL_RE, PRODUCTION, PublishedVersion, is_valid_name
+from promptrail.api.registry import MAX_VERSION, LabelHistory, PromptList, VersionList
+from promptrail.repo.spec import (
+    LABEL_PATTERN,
+    LABEL_RE,
+    NAME_PATTERN,
+    PRODUCTION,
+    PublishedVersion,
+    is_valid_name,
+)
 from promptrail.server.auth import Principal, require_scope
 from promptrail.server.cache import Entry, make_entry, send_entry
 from promptrail.server.errors import ERROR_RESPONSES, ApiProblem, error_body
@@ -25,9 +32,10 @@ NamePath = Annotated[
     Path(
         description="Prompt name; folders are path segments (support/triage).",
         examples=["support/triage"],
+        # Documented; check_name refuses others with a message that explains the rule.
+        json_schema_extra={"pattern": NAME_PATTERN, "maxLength": 200},
     ),
 ]
-MAX_VERSION = 2**31 - 1
 GET_PARAMS = {"label", "version"}
 
 
@@ -99,7 +107,11 @@ async def get_prompt(
     name: NamePath,
     _: Reader,
     label: Annotated[
-        str | None, Query(description=f"A label; `{PRODUCTION}` when neither is given.")
+        str | None,
+        Query(
+            description=f"A label; `{PRODUCTION}` when neither is given.",
+            json_schema_extra={"pattern": LABEL_PATTERN},
+        ),
     ] = None,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="A version.")] = None,
 ) -> Response:
@@ -143,7 +155,10 @@ async def label_history(
     request: Request,
     name: NamePath,
     _: Reader,
-    label: Annotated[str | None, Query(description="Only this label's moves.")] = None,
+    label: Annotated[
+        str | None,
+        Query(description="Only this label's moves.", json_schema_extra={"pattern": LABEL_PATTERN}),
+    ] = None,
 ) -> LabelHistory:
     check_name(name)
     if label is not None:

@@ -40,6 +40,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return HTMLResponse(html, status_code=status)
 
 
+def int_param(value: str | None, default: int | None = None) -> int | None:
+    """A whole number typed into a URL (ASCII digits, at most 9 of them), else `default`.
+
+    (`str.isdigit` alone takes "²", which int() refuses.)"""
+    if value and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return default
+
+
 def days_param(value: int | None, default: int = DEFAULT_DAYS) -> int:
     return value if value in RANGES else default
 
