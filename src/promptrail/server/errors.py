@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -195,7 +196,8 @@ async def _http(request: Request, exc: Exception) -> Response:
     elif status == 405:
         message = f"{request.method} is not allowed on {path}"
         # Starlette names the methods of the first route that matched the path only.
-        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
+        headers = dict(exc.headers or {})
+        headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
         return error_response(status, STATUS_CODES[405], message, None, headers)
     elif status == 413:
         message = str(exc.detail)
@@ -204,14 +206,19 @@ async def _http(request: Request, exc: Exception) -> Response:
     return error_response(status, code, message, None, exc.headers)
 
 
-def _allowed_methods(request: Request) -> str:
-    from starlette.routing import Match
-
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the OpenAPI document has for this path (Starlette names only those of
+    the first route that matched it); `fallback` for paths it does not list (pages)."""
+    path = request.scope["path"]
     methods: set[str] = set()
-    for route in request.app.routes:
-        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
-    return ", ".join(sorted(methods))
+    for template, operations in request.app.openapi()["paths"].items():
+        # Any parameter may hold slashes: prompt names are paths.
+        pattern = re.sub(r"\\\{[^}]+\\\}", ".+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods)) if methods else fallback
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
