@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("promptrail.tracing")
 
 _FALSE = {"0", "false", "no", "off"}
+SHUTDOWN_TIMEOUT = 2.0  # seconds process exit may wait for traces to be delivered
 
 
 def _discard(item: Any) -> None:
@@ -63,7 +64,7 @@ class Tracer:
         max_retry_delay: float = 10.0,
         request_timeout: float = 10.0,
         max_field_chars: int = 100_000,
-        shutdown_timeout: float = 5.0,
+        shutdown_timeout: float | None = None,
     ):
         env = os.environ
         if enabled is None:
@@ -79,7 +80,9 @@ class Tracer:
         self.enabled = bool(enabled)
         self.sample_rate = sample_rate
         self._sample_threshold = int(sample_rate * 2**64)
-        self.shutdown_timeout = shutdown_timeout
+        if shutdown_timeout is None:
+            shutdown_timeout = _env_seconds("PROMPTRAIL_SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUT)
+        self.shutdown_timeout = shutdown_timeout  # the longest exit waits for delivery
         if exporter is None and self.enabled:
             exporter = _exporter_from(url, api_key, request_timeout)
         self.exporter = exporter
@@ -253,6 +256,15 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    try:
+        return max(0.0, float(raw)) if raw else default
+    except ValueError:
+        log.warning("promptrail: %s=%r is not a number of seconds; using %s", name, raw, default)
+        return default
+
+
 def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Exporter | None:
     from promptrail.tracing.exporter import HttpExporter, JsonlExporter
 
@@ -296,8 +308,15 @@ def configure(*args: Any, **kwargs: Any) -> Tracer:
 
 
 def _shutdown_all() -> None:
-    for tracer in list(_tracers):
-        tracer.shutdown()
+    """At exit: every tracer flushes, all within the longest of their bounds together."""
+    import time
+
+    tracers = list(_tracers)
+    if not tracers:
+        return
+    deadline = time.monotonic() + max(t.shutdown_timeout for t in tracers)
+    for tracer in tracers:
+        tracer.shutdown(timeout=max(0.0, deadline - time.monotonic()))
 
 
 atexit.register(_shutdown_all)
