@@ -6,9 +6,11 @@ and the `--full` switch that runs the probes at the sizes the hardening issue re
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -74,14 +76,22 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield url
 
 
-@pytest.fixture
-def app(backend: str) -> Iterator[App]:
+@contextlib.contextmanager
+def running_app(db_url: str, **settings: Any) -> Iterator[App]:
+    """The app on `db_url` with auth on and keys made; `settings` override Settings."""
     from promptrail.server.app import create_app
     from promptrail.server.settings import Settings
 
-    made = App(http=None, db_url=backend)  # type: ignore[arg-type]
-    make_keys(backend, made)
-    application = create_app(Settings(db_url=backend, auth=True, max_body_bytes=2_000_000))
+    made = App(http=None, db_url=db_url)  # type: ignore[arg-type]
+    make_keys(db_url, made)
+    chosen = {"max_body_bytes": 2_000_000, **settings}
+    application = create_app(Settings(db_url=db_url, auth=True, **chosen))
     with TestClient(application, base_url="http://127.0.0.1") as http:
         made.http = http
+        yield made
+
+
+@pytest.fixture
+def app(backend: str) -> Iterator[App]:
+    with running_app(backend) as made:
         yield made

@@ -75,6 +75,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _doc("No such prompt, label, version or key."),
     413: _doc("The body is larger than the server accepts (--max-body-size)."),
     422: _doc("The body or a parameter does not match the schema; the message names it."),
+    429: _doc("Too many wrong API keys from this address; see Retry-After."),
 }
 CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
     409: _doc(
@@ -94,6 +95,7 @@ STATUS_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "rate_limited",
 }
 
 

@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from promptrail.server.auth import ANYONE, Principal, effective
+from promptrail.server.auth import ANYONE, Principal, client_address, effective
 from promptrail.server.state import registry_of
 from promptrail.server.ui.common import render, url
 from promptrail.store.ui_queries import (
@@ -169,7 +169,11 @@ async def login(
     if not registry.settings.auth:
         return RedirectResponse(target, status_code=303)
     token = key.strip()
+    caller = client_address(request)
+    registry.auth_failures.check(caller)
     info = await run_in_threadpool(registry.store.authenticate, token) if token else None
+    if token and (info is None or info.revoked_at is not None):
+        registry.auth_failures.count(caller)
     error = None
     if not token:
         error = "Paste an API key (it starts with prk_)."
