@@ -1,8 +1,9 @@
 """A TCP proxy on loopback that forwards HTTP to a real server or breaks in one chosen way.
 
 Modes: pass, refuse (the listener is closed), blackhole (accepts, never answers),
-delay (answers after `delay` seconds), 500, 503, truncate (a body shorter than its
-Content-Length, then the connection closes), garbage (200 with a body that is not JSON),
+delay (answers after `delay` seconds), 500, 503 (a restarting upstream), truncate (a body
+shorter than its Content-Length, then the connection closes), garbage (200 with a body
+that is not JSON),
 404 (the registry's own "no such prompt"), reset (the connection is reset, no answer),
 foreign404 (a web server's HTML 404), wrongtype (200 with an HTML page), and answers
 that lie about what they are: wrongprompt (the upstream's answer to `impostor`, another
@@ -154,8 +155,8 @@ class FaultProxy:
             return False
         if mode == "delay":
             time.sleep(self.delay)
-        if mode in ("500", "503"):
-            client.sendall(_response(int(mode), b'{"error":"internal","message":"boom"}'))
+        if mode == "500":
+            client.sendall(_response(500, b'{"error":"internal","message":"boom"}'))
             return True
         if mode == "reset":
             # SO_LINGER 0: close() sends a RST instead of a FIN.
@@ -185,6 +186,9 @@ class FaultProxy:
             return True
         if mode == "tampered":
             client.sendall(_rewrite(self._forward(request), _altered))
+            return True
+        if mode == "503":
+            client.sendall(_response(503, b'{"error":"unavailable","message":"restarting"}'))
             return True
         if mode == "404":
             client.sendall(_response(404, b'{"error":"not_found","message":"no such prompt"}'))

@@ -26,7 +26,9 @@ config:
 
 def test_an_alias_bomb_is_refused_quickly_and_in_little_memory(git_repo: GitRepo) -> None:
     git_repo.write_prompt("bomb", ALIAS_BOMB)
-    git_repo.write_prompt("fine", "version: 1\nprompt: hello\nconfig:\n  model: m\n  a: &x [1, 2]\n  b: *x\n")
+    git_repo.write_prompt(
+        "fine", "version: 1\nprompt: hello\nconfig:\n  model: m\n  a: &x [1, 2]\n  b: *x\n"
+    )
     git_repo.commit()
     tracemalloc.start()
     started = time.monotonic()

@@ -11,8 +11,7 @@ import pytest
 
 import promptrail
 from promptrail.tracing import MemoryExporter
-
-from .conftest import bodies, by_name
+from tracers import bodies, by_name
 
 
 def test_nested_sync_calls_form_one_trace_with_parent_links(memory: MemoryExporter) -> None:

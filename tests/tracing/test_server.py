@@ -18,10 +18,9 @@ import pytest
 
 import promptrail
 from conftest import run_cli
+from events import event, new_id, post
 from promptrail.tracing import Tracer
 from serverproc import ServerProcess, free_port
-
-from .events import event, new_id, post
 
 
 class Prompt:

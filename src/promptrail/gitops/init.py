@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,6 +22,7 @@ from typing import Literal
 
 from promptrail import __version__
 from promptrail.errors import UsageError
+from promptrail.repo.git import Git, find_root
 
 # Template file -> where `init` writes it, relative to the repository root.
 WORKFLOWS = {
@@ -111,7 +111,7 @@ def plan_init(
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is a file; give the repository's folder")
     plan = InitPlan(root)
-    git_root = _git_root(root)
+    git_root = find_root(root) if root.is_dir() else None
     if git_root is None:
         plan.notes.append(f"{root} is not a git repository yet: run `git init` there")
     elif git_root != root:
@@ -294,25 +294,13 @@ def _read(path: Path) -> str:
         raise UsageError(f"{path} is not UTF-8 text; move it aside and run init again") from None
 
 
-def _git(root: Path, *args: str) -> str | None:
-    if not root.is_dir():
-        return None
-    try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
-
-
-def _git_root(root: Path) -> Path | None:
-    out = _git(root, "rev-parse", "--show-toplevel")
-    return Path(out).resolve() if out else None
-
-
 def _main_branch(root: Path) -> str | None:
     """origin's default branch when known, else the current branch if it is main/master."""
-    remote_head = _git(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    git = Git.at(root) if root.is_dir() else None
+    if git is None:
+        return None
+    remote_head = git.symbolic_ref("refs/remotes/origin/HEAD", short=True)
     if remote_head and "/" in remote_head:
         return remote_head.split("/", 1)[1]
-    current = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    current = git.symbolic_ref("HEAD", short=True)
     return current if current in ("main", "master") else None

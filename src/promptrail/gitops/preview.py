@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from promptrail.api.registry import PromptState, PublishSource, RegistryState
+from promptrail.constants import LATEST
 from promptrail.errors import ProblemsFound, UsageError
 from promptrail.gitops.plan import LabelChange, NewVersion, Plan
 from promptrail.gitops.publish import (
@@ -23,9 +24,10 @@ from promptrail.gitops.publish import (
     send,
     source_from_env,
 )
+from promptrail.repo.git import Commit
 from promptrail.repo.promptfile import LoadedPrompt
-from promptrail.repo.repository import Commit, HistoryEntry, PromptRepo
-from promptrail.repo.spec import LABEL_RE, LATEST
+from promptrail.repo.repository import HistoryEntry, PromptRepo
+from promptrail.repo.spec import LABEL_RE
 
 
 def check_preview_label(label: str, state: RegistryState) -> None:

@@ -8,7 +8,6 @@ fix is to plan again (re-run the command), never to retry blindly.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -103,13 +102,14 @@ def source_from_env(
     ref = env.get("GITHUB_REF") or None
     author = message = None
     if repo.has_commits():
-        info = _commit_info(repo, sha or "HEAD") or (_commit_info(repo, "HEAD") if sha else None)
+        git = repo.git
+        info = git.commit(sha or "HEAD") or (git.commit("HEAD") if sha else None)
         if info:
-            sha = sha or info[0]
-            if info[0] == sha:
-                author, message = info[1], info[2]
+            sha = sha or info.sha
+            if info.sha == sha:
+                author, message = info.author, info.message
         if ref is None and commit is None:
-            ref = git_out(repo, "symbolic-ref", "-q", "HEAD")
+            ref = git.symbolic_ref("HEAD")
     server, repository = env.get("GITHUB_SERVER_URL"), env.get("GITHUB_REPOSITORY")
     run_id = env.get("GITHUB_RUN_ID")
     repository_url = f"{server.rstrip('/')}/{repository}" if server and repository else None
@@ -122,23 +122,6 @@ def source_from_env(
         ci_run_url=ci_run_url,
         repository_url=repository_url,
     )
-
-
-def git_out(repo: PromptRepo, *args: str) -> str | None:
-    proc = subprocess.run(
-        ["git", *args], cwd=repo.require_git(), capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.strip() or None
-
-
-def _commit_info(repo: PromptRepo, rev: str) -> tuple[str, str, str] | None:
-    out = git_out(repo, "log", "-1", "--format=%H%x1f%an <%ae>%x1f%s", rev, "--")
-    if not out:
-        return None
-    sha, author, subject = [*out.split("\x1f"), "", ""][:3]
-    return sha, author, subject
 
 
 # -- publishing ----------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from promptrail.api.registry import RegistryState
 from promptrail.errors import Problem, ProblemsFound
 from promptrail.gitops.plan import Plan, apply_request, make_plan
 from promptrail.gitops.planview import plural
-from promptrail.gitops.publish import Progress, Published, Registry, git_out, send, source_from_env
+from promptrail.gitops.publish import Progress, Published, Registry, send, source_from_env
+from promptrail.repo.git import Commit
 from promptrail.repo.promptfile import LoadedPrompt
-from promptrail.repo.repository import Commit, PromptRepo
+from promptrail.repo.repository import PromptRepo
 
 
 @dataclass
@@ -32,14 +33,7 @@ def main_line_commits(repo: PromptRepo) -> list[Commit]:
     """Commits of the current branch's first-parent line that touched the prompts, oldest first."""
     if not repo.has_commits():
         return []
-    args = ["log", "--first-parent", "--reverse", "--format=%H%x1f%an <%ae>%x1f%aI%x1f%s"]
-    args += ["HEAD", "--", repo.prompts_rel or "."]
-    out = git_out(repo, *args) or ""
-    commits = []
-    for line in out.splitlines():
-        sha, author, date, subject = [*line.split("\x1f"), "", "", ""][:4]
-        commits.append(Commit(sha, author, date, subject))
-    return commits
+    return repo.git.commits("HEAD", repo.prompts_rel, first_parent=True)
 
 
 def replay_history(

@@ -7,9 +7,10 @@ number is taken from the top-level `version:` line with a regex, and only the bl
 content matters (a number that may be reused, a pinned label) are parsed. Prompts whose
 file only ever had one content cost nothing.
 
-`bump_versions`, `set_label` and `remove_label` edit prompt files as a person would: only
-the number on the `version:` line, or the labels, change; comments, quoting and key order
-stay byte for byte. Each edit is parsed back and checked before it is written.
+`bump_versions`, `set_label` and `remove_label` edit prompt files as a person would
+(`repo/yaml_edit.py`, a ruamel.yaml round trip): only the version number or the labels
+change; comments, quoting and key order stay. Each edit is parsed back and checked
+before it is written.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from promptrail.errors import ProblemsFound, PromptFileError, UsageError
-from promptrail.repo.promptfile import LoadedPrompt, SchemaProblems, parse_prompt
-from promptrail.repo.repository import Commit, PromptRepo
-from promptrail.repo.spec import LABEL_RE, LATEST
+from promptrail.constants import LATEST
+from promptrail.errors import ProblemsFound, PromptFileError, SchemaProblems, UsageError
+from promptrail.repo.git import Commit
+from promptrail.repo.promptfile import LoadedPrompt, parse_prompt
+from promptrail.repo.repository import PromptRepo
+from promptrail.repo.spec import LABEL_RE
+from promptrail.repo.yaml_edit import set_labels, set_version
 
 _VERSION_LINE = re.compile(rb"^version[ \t]*:[ \t]*(\d+)[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
 
@@ -203,32 +205,16 @@ def bump_versions(
     base: str | None = None,
     known_versions: Mapping[str, Iterable[int] | Mapping[int, str]] | None = None,
 ) -> list[Bump]:
-    """Plan the bumps and write them: only the number on each `version:` line changes."""
+    """Plan the bumps and write them: only the number of each `version:` changes."""
     bumps = plan_bumps(repo, base, known_versions)
     for bump in bumps:
         file = _file(repo, bump.path)
         data = file.read_bytes()
         prompt = parse_prompt(data, bump.name, bump.path)
-        edited = set_version_text(data, prompt.line("version"), bump.new)
+        edited = set_version(data, bump.new)
         _check_edit(edited, prompt, bump.path, version=bump.new)
         file.write_bytes(edited)
     return bumps
-
-
-_VERSION_VALUE = re.compile(rb"(\bversion[ \t]*:[ \t]*)([\"']?)(\d+)\2")
-
-
-def set_version_text(data: bytes, line: int, version: int) -> bytes:
-    """`data` with the number on its `version:` line (1-based `line`) replaced."""
-    lines = data.splitlines(keepends=True)
-    target = lines[line - 1]
-    edited, count = _VERSION_VALUE.subn(
-        lambda m: m.group(1) + m.group(2) + str(version).encode() + m.group(2), target, count=1
-    )
-    if not count:
-        raise PromptFileError("cannot find the number on the `version:` line", None, line)
-    lines[line - 1] = edited
-    return b"".join(lines)
 
 
 def _file(repo: PromptRepo, path: str) -> Path:
@@ -315,7 +301,7 @@ def set_label(repo: PromptRepo, name: str, label: str, version: int | None = Non
     as_list = isinstance(prompt.spec.labels, list) and all(
         v == prompt.version for v in labels.values()
     )
-    edited = _edit_labels(data, labels, as_list, changed=label)
+    edited = set_labels(data, labels, as_list)
     _check_edit(edited, prompt, prompt.path, labels=labels)
     _file(repo, prompt.path).write_bytes(edited)
     return LabelEdit(name, prompt.path, label, old, version)
@@ -328,7 +314,7 @@ def remove_label(repo: PromptRepo, name: str, label: str) -> LabelEdit:
         have = ", ".join(labels) or "none"
         raise UsageError(f"{name!r} has no label {label!r} (labels: {have})")
     old = labels.pop(label)
-    edited = _edit_labels(data, labels, isinstance(prompt.spec.labels, list), changed=label)
+    edited = set_labels(data, labels, isinstance(prompt.spec.labels, list))
     _check_edit(edited, prompt, prompt.path, labels=labels)
     _file(repo, prompt.path).write_bytes(edited)
     return LabelEdit(name, prompt.path, label, old, None)
@@ -343,84 +329,3 @@ def _load_one(repo: PromptRepo, name: str) -> tuple[LoadedPrompt, bytes]:
         raise UsageError(f"no prompt named {name!r} in {repo.prompts_path}")
     prompt = loaded[name]
     return prompt, _file(repo, prompt.path).read_bytes()
-
-
-def _scalar(label: str) -> str:
-    """A label as YAML: plain unless YAML would read it as something else (`no`, `1`)."""
-    return label if yaml.safe_load(label) == label else f'"{label}"'
-
-
-def _flow(labels: dict[str, int], as_list: bool) -> str:
-    if as_list:
-        return "[" + ", ".join(_scalar(k) for k in labels) + "]"
-    return "{" + ", ".join(f"{_scalar(k)}: {v}" for k, v in labels.items()) + "}"
-
-
-def _edit_labels(data: bytes, labels: dict[str, int], as_list: bool, changed: str) -> bytes:
-    """Rewrite the `labels:` value of a file with as small an edit as the style allows."""
-    bom = data.startswith(b"\xef\xbb\xbf")
-    text = data.decode("utf-8-sig")
-    newline = "\r\n" if "\r\n" in text else "\n"
-    text = _edit_labels_text(text, labels, as_list, changed, newline)
-    return (b"\xef\xbb\xbf" if bom else b"") + text.encode()
-
-
-def _edit_labels_text(
-    text: str, labels: dict[str, int], as_list: bool, changed: str, newline: str
-) -> str:
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    entry = next((kv for kv in root.value if kv[0].value == "labels"), None)
-    if entry is None:  # no labels yet: one line at the end
-        sep = "" if not text or text.endswith(("\n", "\r")) else newline
-        return f"{text}{sep}labels: {_flow(labels, as_list)}{newline}"
-    key, value = entry
-    items = value.value if isinstance(value, yaml.CollectionNode) else []
-    if isinstance(value, yaml.ScalarNode) or value.flow_style or not items:
-        return _splice(text, value.start_mark.index, value.end_mark.index, _flow(labels, as_list))
-    last = items[-1]
-    last_end = (last[1] if isinstance(last, tuple) else last).end_mark.index
-    block_list = isinstance(value, yaml.SequenceNode)
-    if block_list != as_list or not labels:  # the form changes: one flow line instead
-        return _splice(text, key.start_mark.index, last_end, f"labels: {_flow(labels, as_list)}")
-    if block_list:
-        nodes = {node.value: node for node in items}
-        if changed in nodes:  # removed
-            return _delete_line(text, nodes[changed].start_mark.index)
-        start = _line_start(text, last.start_mark.index)
-        prefix = text[start : last.start_mark.index]
-        return _insert_after_line(text, last_end, prefix + _scalar(changed), newline)
-    pairs = {k.value: (k, v) for k, v in items}
-    if changed not in labels:
-        return _delete_line(text, pairs[changed][0].start_mark.index)
-    if changed in pairs:
-        number = pairs[changed][1]
-        return _splice(text, number.start_mark.index, number.end_mark.index, str(labels[changed]))
-    last_key = items[-1][0]
-    prefix = text[_line_start(text, last_key.start_mark.index) : last_key.start_mark.index]
-    line = f"{prefix}{_scalar(changed)}: {labels[changed]}"
-    return _insert_after_line(text, last_end, line, newline)
-
-
-def _splice(text: str, start: int, end: int, new: str) -> str:
-    return text[:start] + new + text[end:]
-
-
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
-
-
-def _line_end(text: str, index: int) -> int:
-    end = text.find("\n", index)
-    return len(text) if end == -1 else end + 1
-
-
-def _delete_line(text: str, index: int) -> str:
-    return text[: _line_start(text, index)] + text[_line_end(text, index) :]
-
-
-def _insert_after_line(text: str, index: int, line: str, newline: str) -> str:
-    end = _line_end(text, index)
-    head = text[:end]
-    if not head.endswith("\n"):
-        head += newline
-    return head + line + newline + text[end:]

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import gc
 import os
-import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from promptrail.errors import GitError, Problem, PromptFileError
-from promptrail.repo.promptfile import LoadedPrompt, SchemaProblems, git_blob_id, parse_prompt
+from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems
+from promptrail.repo.git import Commit, Git, find_root
+from promptrail.repo.promptfile import LoadedPrompt, git_blob_id, parse_prompt
 from promptrail.repo.spec import is_valid_name
 from promptrail.repo.yamlfile import check_size
 
@@ -53,14 +51,6 @@ class PromptSet:
 
     def __len__(self) -> int:
         return len(self.prompts)
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    sha: str
-    author: str
-    date: str  # ISO 8601
-    message: str  # subject line
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,43 +93,29 @@ class PromptRepo:
         if path.is_file():
             raise GitError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
         self.prompts_path = path / prompts_dir if (path / prompts_dir).is_dir() else path
-        self._git: Any = None
-        self._git_root: Path | None = None
+        self._git: Git | None = None
         self._looked_for_git = False
         self._trees: dict[str, list[tuple[str, str, str]]] = {}  # commit -> files (immutable)
 
-    # -- git plumbing -------------------------------------------------------------------
+    # -- git ------------------------------------------------------------------------------
 
     @property
     def git_root(self) -> Path | None:
         if not self._looked_for_git:
             self._looked_for_git = True
-            try:
-                out = subprocess.run(
-                    ["git", "rev-parse", "--show-toplevel"],
-                    cwd=self.prompts_path,
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-            except FileNotFoundError:
-                return None
-            if out.returncode == 0:
-                self._git_root = Path(out.stdout.strip()).resolve()
-        return self._git_root
+            root = find_root(self.prompts_path)
+            self._git = Git(root) if root is not None else None
+        return self._git.root if self._git is not None else None
 
     @property
     def is_git(self) -> bool:
         return self.git_root is not None
 
     @property
-    def git(self) -> Any:
-        """The GitPython Repo (imported on first use: it costs ~100 ms)."""
-        if self._git is None:
-            root = self.require_git()
-            import git
-
-            self._git = git.Repo(root)
+    def git(self) -> Git:
+        """The repository's git; GitError when the folder is not in one."""
+        self.require_git()
+        assert self._git is not None
         return self._git
 
     def require_git(self) -> Path:
@@ -157,84 +133,15 @@ class PromptRepo:
         rel = self.prompts_path.relative_to(self.require_git()).as_posix()
         return "" if rel == "." else rel
 
-    def _git_out(self, *args: str, input: bytes | None = None) -> bytes:
-        root = self.require_git()
-        proc = subprocess.run(
-            ["git", *args], cwd=root, input=input, capture_output=True, check=False
-        )
-        if proc.returncode != 0:
-            detail = proc.stderr.decode(errors="replace").strip()
-            raise GitError(f"git {' '.join(args[:2])}: {detail}")
-        return proc.stdout
-
     def resolve(self, ref: str) -> str:
         """The commit id a ref names; GitError naming the ref when there is none."""
-        self.require_git()
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            cwd=self.git_root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not proc.stdout.strip():
-            raise GitError(
-                f"unknown git ref {ref!r}: no branch, tag or commit by that name "
-                "(in CI, fetch it first: `git fetch origin <branch>`, "
-                "or check out with fetch-depth: 0)"
-            )
-        return proc.stdout.strip()
+        return self.git.resolve(ref)
 
     def has_commits(self) -> bool:
-        if not self.is_git:
-            return False
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
-            cwd=self.git_root,
-            capture_output=True,
-            check=False,
-        )
-        return proc.returncode == 0
+        return self.is_git and self.git.has_commits()
 
     def read_blobs(self, blobs: Iterable[str]) -> dict[str, bytes]:
-        """Many blobs in one `git cat-file --batch` call."""
-        wanted = list(dict.fromkeys(blobs))
-        if not wanted:
-            return {}
-        out = self._git_batch(("\n".join(wanted) + "\n").encode())
-        result: dict[str, bytes] = {}
-        pos = 0
-        for blob in wanted:
-            header_end = out.index(b"\n", pos)
-            header = out[pos:header_end].split()
-            if len(header) < 3:
-                raise GitError(f"git cat-file: object {blob} is missing")
-            size = int(header[2])
-            start = header_end + 1
-            result[blob] = out[start : start + size]
-            pos = start + size + 1
-        return result
-
-    def _git_batch(self, request: bytes) -> bytes:
-        """`git cat-file --batch` through temp files: for megabytes of blobs, pipes read
-        and written by `communicate()` cost more than git itself."""
-        root = self.require_git()
-        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout:
-            stdin.write(request)
-            stdin.seek(0)
-            proc = subprocess.run(
-                ["git", "cat-file", "--batch"],
-                cwd=root,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=subprocess.PIPE,
-                check=False,
-            )
-            if proc.returncode != 0:
-                detail = proc.stderr.decode(errors="replace").strip()
-                raise GitError(f"git cat-file: {detail}")
-            stdout.seek(0)
-            return stdout.read()
+        return self.git.read_blobs(blobs)
 
     # -- indexes --------------------------------------------------------------------------
 
@@ -310,21 +217,10 @@ class PromptRepo:
 
     def _list_tree(self, commit: str) -> list[tuple[str, str, str]]:
         prefix = self.prompts_rel
-        args = ["ls-tree", "-r", "-z", "--full-tree", commit]
-        if prefix:
-            args += ["--", prefix]
-        out = self._git_out(*args)
         files = []
-        for record in out.split(b"\0"):
-            if not record:
-                continue
-            meta, _, path_bytes = record.partition(b"\t")
-            _mode, kind, blob = meta.split()
-            if kind != b"blob":
-                continue
-            path = path_bytes.decode()
+        for path, blob in self.git.tree_files(commit, prefix):
             relative = path[len(prefix) + 1 :] if prefix else path
-            files.append((relative, path, blob.decode()))
+            files.append((relative, path, blob))
         return files
 
     # -- loading --------------------------------------------------------------------------
@@ -378,7 +274,7 @@ class PromptRepo:
         """
         entries, _ = self.index(WORKTREE)
         base = self.git_root or self.prompts_path.parent
-        known = self._unchanged_index_blobs() if self.is_git else {}
+        known = self.git.unchanged_staged_blobs(self.prompts_rel) if self.is_git else {}
         result = {}
         for name, e in entries.items():
             blob = known.get(e.path)
@@ -387,21 +283,6 @@ class PromptRepo:
                     blob = git_blob_id(handle.read())
             result[name] = Entry(name, e.path, blob)
         return result
-
-    def _unchanged_index_blobs(self) -> dict[str, str]:
-        """Path -> blob id in git's index, for files whose content on disk matches it."""
-        prefix = self.prompts_rel
-        spec = ["--", prefix] if prefix else []
-        staged = self._git_out("ls-files", "-s", "-z", *spec).decode("utf-8", "replace")
-        dirty = self._git_out("diff-files", "--name-only", "-z", *spec).decode("utf-8", "replace")
-        modified = set(dirty.split("\0"))
-        blobs = {}
-        for record in staged.split("\0"):
-            meta, _, path = record.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[2] == "0" and path not in modified:
-                blobs[path] = parts[1]
-        return blobs
 
     def changed(
         self, base: str, head: str | None = WORKTREE
@@ -427,43 +308,14 @@ class PromptRepo:
             return {}
         commit = self.resolve(ref)
         prefix = self.prompts_rel
-        args = [
-            "log",
-            "--format=%x1e%H%x1f%an <%ae>%x1f%aI%x1f%s",
-            "--raw",
-            "--no-abbrev",
-            "-z",
-            "--no-renames",
-            "--diff-merges=combined",
-            "--topo-order",
-            commit,
-        ]
-        if prefix:
-            args += ["--", prefix]
-        out = self._git_out(*args).decode("utf-8", errors="replace")
         history: dict[str, list[tuple[Commit, str]]] = {}
-        for chunk in reversed(out.split("\x1e")):
-            if not chunk:
+        for info, path, blob in self.git.file_versions(commit, prefix):
+            name = name_for(path[len(prefix) + 1 :] if prefix else path)
+            if name is None:
                 continue
-            header, _, raw = chunk.partition("\0")
-            sha, author, date, subject = [*header.split("\x1f"), "", "", ""][:4]
-            info = Commit(sha, author, date, subject)
-            # `:mode mode blob blob status` or, for a merge, `::mode mode mode blob blob blob
-            # status`: the file's new blob is the one before the status either way.
-            tokens = raw.lstrip("\n\0").split("\0")
-            for i in range(0, len(tokens) - 1, 2):
-                meta, path = tokens[i], tokens[i + 1]
-                parts = meta.split()
-                if len(parts) < 5 or not parts[-2].strip("0"):
-                    continue  # deleted: no blob
-                blob = parts[-2]
-                relative = path[len(prefix) + 1 :] if prefix else path
-                name = name_for(relative)
-                if name is None:
-                    continue
-                seen = history.setdefault(name, [])
-                if not seen or seen[-1][1] != blob:
-                    seen.append((info, blob))
+            seen = history.setdefault(name, [])
+            if not seen or seen[-1][1] != blob:
+                seen.append((info, blob))
         return history
 
     def history(

@@ -269,3 +269,11 @@ def _yaml_message(exc: yaml.MarkedYAMLError, text: str, line: int | None) -> str
         return "tab character where YAML allows only spaces"
     context = f" ({exc.context})" if exc.context else ""
     return f"invalid YAML: {problem}{context}"
+
+
+def reads_as_string(text: str) -> bool:
+    """Whether `text`, written plain, reads back as that string (`no`, `1`, `~` do not)."""
+    try:
+        return bool(yaml.load(text, Loader=_BaseLoader) == text)
+    except yaml.YAMLError:
+        return False

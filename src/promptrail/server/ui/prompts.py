@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api.registry import PromptSummary
+from promptrail.errors import NotFound
 from promptrail.repo.spec import is_valid_name
 from promptrail.server.ui.auth import Viewing
 from promptrail.server.ui.common import days_param, int_param, read, render
@@ -29,7 +30,6 @@ from promptrail.server.ui.compare import (
     inputs_of,
 )
 from promptrail.server.ui.dashboard import first_day, refresh
-from promptrail.store import NotFound
 from promptrail.store import registry as queries
 from promptrail.store import ui_rollup as rollup
 from promptrail.store import ui_sums as sums

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .events import at, event, new_id, post
+from events import at, event, new_id, post
 
 ENV = f"query-{uuid.uuid4().hex[:8]}"
 USER_A, USER_B = f"{ENV}-ann", f"{ENV}-bob"
@@ -120,14 +120,14 @@ def seeded(server: Any) -> dict[str, str]:
         _trace("other", 86_400 + 20, USER_A, f"{ENV}-s1", ["vip"], []),
     ]
     ids = {}
-    with httpx.Client(base_url=server.url) as api:
+    with httpx.Client(base_url=server.url) as http:
         for i, events in enumerate(traces):
-            assert post(api, events).status_code == 200
+            assert post(http, events).status_code == 200
             ids[f"t{i}"] = events[0]["body"]["id"]
         score = {"trace_id": ids["t0"], "name": "helpful", "value": 1.0}
-        assert api.post("/api/v1/scores", json=score).status_code == 201
+        assert http.post("/api/v1/scores", json=score).status_code == 201
         score = {"trace_id": ids["t2"], "name": "helpful", "value": 0.0, "comment": "wrong"}
-        assert api.post("/api/v1/scores", json=score).status_code == 201
+        assert http.post("/api/v1/scores", json=score).status_code == 201
     return ids
 
 
@@ -137,9 +137,9 @@ def _ids(response: httpx.Response, seeded: dict[str, str]) -> list[str]:
     return [names[t["id"]] for t in response.json()["data"]]
 
 
-def test_trace_filters(api: httpx.Client, seeded: dict[str, str]) -> None:
+def test_trace_filters(http: httpx.Client, seeded: dict[str, str]) -> None:
     def traces(**params: Any) -> list[str]:
-        return _ids(api.get("/api/v1/traces", params={"environment": ENV, **params}), seeded)
+        return _ids(http.get("/api/v1/traces", params={"environment": ENV, **params}), seeded)
 
     assert traces() == ["t4", "t3", "t2", "t1", "t0"]  # newest first
     assert traces(user_id=USER_B) == ["t3", "t2"]
@@ -154,17 +154,17 @@ def test_trace_filters(api: httpx.Client, seeded: dict[str, str]) -> None:
     assert traces(**{"from": "2025-03-01T12:01:00Z", "to": "2025-03-02T00:00:00"}) == ["t2", "t1"]
 
 
-def test_trace_pages(api: httpx.Client, seeded: dict[str, str]) -> None:
-    first = api.get("/api/v1/traces", params={"environment": ENV, "limit": 2})
-    third = api.get("/api/v1/traces", params={"environment": ENV, "limit": 2, "page": 3})
+def test_trace_pages(http: httpx.Client, seeded: dict[str, str]) -> None:
+    first = http.get("/api/v1/traces", params={"environment": ENV, "limit": 2})
+    third = http.get("/api/v1/traces", params={"environment": ENV, "limit": 2, "page": 3})
     assert _ids(first, seeded) == ["t4", "t3"]
     assert _ids(third, seeded) == ["t0"]
     assert first.json()["meta"] == {"page": 1, "limit": 2, "total_items": 5, "total_pages": 3}
-    assert api.get("/api/v1/traces", params={"limit": 0}).status_code == 422
+    assert http.get("/api/v1/traces", params={"limit": 0}).status_code == 422
 
 
-def test_trace_summaries_carry_their_totals(api: httpx.Client, seeded: dict[str, str]) -> None:
-    (t1,) = api.get(
+def test_trace_summaries_carry_their_totals(http: httpx.Client, seeded: dict[str, str]) -> None:
+    (t1,) = http.get(
         "/api/v1/traces", params={"environment": ENV, "tag": ["vip", "support"]}
     ).json()["data"]
     assert t1["generation_count"] == 2
@@ -176,58 +176,60 @@ def test_trace_summaries_carry_their_totals(api: httpx.Client, seeded: dict[str,
     assert t1["prompts"] == [
         {"name": "support/reply", "version": 2, "label": "production", "hash": None}
     ]
-    assert api.get("/api/v1/traces/nope").status_code == 404
+    assert http.get("/api/v1/traces/nope").status_code == 404
 
 
-def test_sessions_list_and_detail(api: httpx.Client, seeded: dict[str, str]) -> None:
-    listed = api.get("/api/v1/sessions", params={"user_id": USER_A}).json()
+def test_sessions_list_and_detail(http: httpx.Client, seeded: dict[str, str]) -> None:
+    listed = http.get("/api/v1/sessions", params={"user_id": USER_A}).json()
     assert [s["session_id"] for s in listed["data"]] == [f"{ENV}-s1"]
     (s1,) = listed["data"]
     assert s1["trace_count"] == 3
     assert s1["user_ids"] == [USER_A]
     assert s1["cost"] == pytest.approx(0.031)
-    detail = api.get(f"/api/v1/sessions/{ENV}-s1").json()
+    detail = http.get(f"/api/v1/sessions/{ENV}-s1").json()
     names = {v: k for k, v in seeded.items()}
     assert [names[t["id"]] for t in detail["traces"]] == ["t0", "t1", "t4"]  # oldest first
-    assert api.get("/api/v1/sessions/no-such-session").status_code == 404
+    assert http.get("/api/v1/sessions/no-such-session").status_code == 404
 
 
-def test_scores_create_validate_and_list(api: httpx.Client, seeded: dict[str, str]) -> None:
+def test_scores_create_validate_and_list(http: httpx.Client, seeded: dict[str, str]) -> None:
     trace_id = seeded["t1"]
-    made = api.post(
+    made = http.post(
         "/api/v1/scores",
         json={"trace_id": trace_id, "name": "tone", "value": "friendly", "source": "annotation"},
     )
     assert made.status_code == 201
     assert made.json()["data_type"] == "categorical"
     assert made.json()["string_value"] == "friendly"
-    flag = api.post("/api/v1/scores", json={"session_id": f"{ENV}-s2", "name": "ok", "value": True})
+    flag = http.post(
+        "/api/v1/scores", json={"session_id": f"{ENV}-s2", "name": "ok", "value": True}
+    )
     assert flag.json()["value"] == 1.0
     assert flag.json()["data_type"] == "boolean"
-    bad = api.post("/api/v1/scores", json={"name": "x", "value": 1})
+    bad = http.post("/api/v1/scores", json={"name": "x", "value": 1})
     assert bad.status_code == 422
     assert "trace_id" in bad.json()["message"]
-    bad = api.post(
+    bad = http.post(
         "/api/v1/scores",
         json={"trace_id": trace_id, "name": "x", "value": "high", "data_type": "numeric"},
     )
     assert bad.status_code == 422
-    listed = api.get("/api/v1/scores", params={"trace_id": trace_id}).json()
+    listed = http.get("/api/v1/scores", params={"trace_id": trace_id}).json()
     assert [s["name"] for s in listed["data"]] == ["tone"]
-    by_user = api.get("/api/v1/scores", params={"user_id": USER_B, "name": "helpful"}).json()
+    by_user = http.get("/api/v1/scores", params={"user_id": USER_B, "name": "helpful"}).json()
     assert [s["comment"] for s in by_user["data"]] == ["wrong"]
-    session = api.get(f"/api/v1/sessions/{ENV}-s2").json()
+    session = http.get(f"/api/v1/sessions/{ENV}-s2").json()
     assert [s["name"] for s in session["scores"]] == ["ok"]
 
 
-def _metrics(api: httpx.Client, **params: Any) -> dict[str, dict[str, Any]]:
-    response = api.get("/api/v1/metrics", params={"environment": ENV, **params})
+def _metrics(http: httpx.Client, **params: Any) -> dict[str, dict[str, Any]]:
+    response = http.get("/api/v1/metrics", params={"environment": ENV, **params})
     assert response.status_code == 200, response.text
     return {row["key"]: row for row in response.json()["rows"]}
 
 
-def test_metrics_by_model(api: httpx.Client, seeded: dict[str, str]) -> None:
-    rows = _metrics(api, group_by="model")
+def test_metrics_by_model(http: httpx.Client, seeded: dict[str, str]) -> None:
+    rows = _metrics(http, group_by="model")
     assert set(rows) == {"gpt-4o", "gpt-4o-mini"}
     big = rows["gpt-4o"]
     assert (big["count"], big["trace_count"]) == (4, 4)
@@ -240,33 +242,33 @@ def test_metrics_by_model(api: httpx.Client, seeded: dict[str, str]) -> None:
 
 
 def test_metrics_by_prompt_version_user_tag_and_day(
-    api: httpx.Client, seeded: dict[str, str]
+    http: httpx.Client, seeded: dict[str, str]
 ) -> None:
-    versions = _metrics(api, group_by="prompt_version")
+    versions = _metrics(http, group_by="prompt_version")
     assert set(versions) == {"support/reply@1", "support/reply@2"}
     v2 = versions["support/reply@2"]
     assert (v2["prompt_name"], v2["prompt_version"], v2["count"]) == ("support/reply", 2, 4)
     assert versions["support/reply@1"]["avg_score"] == 1.0
-    users = _metrics(api, group_by="user", unit="traces")
+    users = _metrics(http, group_by="user", unit="traces")
     assert users[USER_A]["count"] == 3
     assert users[USER_B]["count"] == 2
     assert users[USER_B]["error_count"] == 1
     assert users[USER_B]["latency_p50_ms"] == pytest.approx(2000)  # traces of 2 s each
-    tags = _metrics(api, group_by="tag", unit="traces")
+    tags = _metrics(http, group_by="tag", unit="traces")
     assert (tags["support"]["count"], tags["vip"]["count"]) == (3, 2)
-    days = _metrics(api, group_by="day")
+    days = _metrics(http, group_by="day")
     assert {k: v["count"] for k, v in days.items()} == {"2025-03-01": 4, "2025-03-02": 1}
-    limited = _metrics(api, group_by="model", **{"from": "2025-03-02T00:00:00Z"})
+    limited = _metrics(http, group_by="model", **{"from": "2025-03-02T00:00:00Z"})
     assert {k: v["count"] for k, v in limited.items()} == {"gpt-4o": 1}
-    scored = _metrics(api, group_by="model", score_name="nothing-like-this")
+    scored = _metrics(http, group_by="model", score_name="nothing-like-this")
     assert scored["gpt-4o"]["avg_score"] is None
-    bad = api.get("/api/v1/metrics", params={"group_by": "colour"})
+    bad = http.get("/api/v1/metrics", params={"group_by": "colour"})
     assert bad.status_code == 400
     assert "group_by" in bad.json()["message"]
 
 
-def test_the_api_is_documented(api: httpx.Client) -> None:
-    spec = api.get("/openapi.json").json()
+def test_the_api_is_documented(http: httpx.Client) -> None:
+    spec = http.get("/openapi.json").json()
     for path in (
         "/api/v1/ingest",
         "/api/v1/traces",

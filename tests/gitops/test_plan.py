@@ -7,8 +7,9 @@ import textwrap
 
 from promptrail.api.registry import PromptState, RegistryState
 from promptrail.gitops.plan import apply_request, history_needed, make_plan
+from promptrail.repo.git import Commit
 from promptrail.repo.promptfile import LoadedPrompt, parse_prompt
-from promptrail.repo.repository import Commit, HistoryEntry
+from promptrail.repo.repository import HistoryEntry
 
 
 def prompt(name: str, text: str) -> LoadedPrompt:

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from kit import request, text_version
 from promptrail.errors import Unauthorized
 
 from .conftest import AuthServer
-from .kit import request, text_version
 
 BAD_KEYS = {
     "no key": None,

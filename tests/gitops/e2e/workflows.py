@@ -4,7 +4,7 @@ One source: the templates that `promptrail init` writes into users' repositories
 project's own copies differ only in installing promptrail from the checkout. A test
 checks they are current; to regenerate them after editing a template:
 
-    .venv/bin/python tests/gitops_e2e/workflows.py
+    .venv/bin/python tests/gitops/e2e/workflows.py
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from promptrail.gitops.init import render_workflow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 # This repository's file -> the template it is rendered from.
 PROJECT_WORKFLOWS = {

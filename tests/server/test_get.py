@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from kit import chat_version, publish_text, request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.errors import PromptNotFound
-
-from .kit import chat_version, publish_text, request, text_version
 
 
 def test_get_by_label_and_version_has_the_shape_design_fixes(

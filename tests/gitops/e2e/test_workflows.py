@@ -44,7 +44,7 @@ def test_project_workflows_are_rendered_from_the_init_templates() -> None:
         assert current == project_workflow(name), (
             f".github/workflows/{name} differs from its template in "
             "src/promptrail/gitops/templates/init/workflows; edit the template, then run "
-            "`.venv/bin/python tests/gitops_e2e/workflows.py`"
+            "`.venv/bin/python tests/gitops/e2e/workflows.py`"
         )
 
 

@@ -14,8 +14,7 @@ import promptrail
 from promptrail.integrations.openai import trace_openai
 from promptrail.testing.fake_openai import FakeOpenAI
 from promptrail.tracing import MemoryExporter
-
-from .conftest import bodies
+from tracers import bodies
 
 
 class Prompt:

@@ -9,11 +9,10 @@ import httpx
 import pytest
 
 from conftest import fresh_postgres_database, run_cli
+from kit import publish_text, request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.store import Store, migrate
 from serverproc import ServerProcess
-
-from .kit import publish_text, request, text_version
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])

@@ -9,12 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kit import publish_text, request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.api.registry import PublishRequest
 from promptrail.errors import Conflict
 from serverproc import ServerProcess
-
-from .kit import publish_text, request, text_version
 
 WRITERS = 8
 

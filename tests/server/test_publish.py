@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from kit import publish_text, request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.errors import Conflict, RegistryError
-
-from .kit import publish_text, request, text_version
 
 
 def test_stale_precondition_refuses_the_whole_publish(

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from kit import publish_text, request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.errors import Conflict, RegistryUnavailable
 from serverproc import ServerProcess, free_port
 
 from .conftest import AuthServer
-from .kit import publish_text, request, text_version
 
 
 def test_keys_bootstrap_in_the_database_then_manage_through_the_api(

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from kit import request, text_version
 from promptrail.store import NotFound, Store, StoreConflict, changes, migrate
-
-from .kit import request, text_version
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kit import request, text_version
 from promptrail.api.client import RegistryClient
 from serverproc import ServerProcess
 
 from .conftest import MAX_BODY
-from .kit import request, text_version
 
 
 def _raw_get(server: ServerProcess, target: str) -> tuple[int, bytes]:
