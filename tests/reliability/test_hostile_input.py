@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kit import request, text_version
 from promptrail.content import content_hash, content_of
-from registry.kit import request, text_version
 from reliability.conftest import App
 
 TRACE = "hostile-trace"

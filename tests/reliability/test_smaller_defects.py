@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.kit import request, text_version
+from kit import request, text_version
 from reliability.conftest import App, running_app
 
 

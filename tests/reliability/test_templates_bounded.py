@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from conftest import GitRepo, run_cli
+from kit import publish_text
 from promptrail import Client
 from promptrail.api.client import RegistryClient
 from promptrail.errors import TemplateError
 from promptrail.template import compile_text
-from registry.kit import publish_text
 from serverproc import ServerProcess
 
 NESTED_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from kit import request, text_version
 from promptrail.api.registry import PublishRequest, PublishSource
-from registry.kit import request, text_version
 from reliability.conftest import App
 
 HOSTILE = "javascript:fetch('/api/v1/keys').then(r=>r.text()).then(alert)//"
