@@ -22,8 +22,7 @@ from typing import Any
 
 from promptrail import settings
 from promptrail.client.local import Folder, Snapshot, load_snapshot
-from promptrail.client.prompts import Prompt, fallback_prompt, prompt_from_data
-from promptrail.content import content_hash, content_of
+from promptrail.client.prompts import Prompt, fallback_prompt, identity_problem, prompt_from_data
 from promptrail.errors import (
     InvalidPromptData,
     PromptNotFound,
@@ -133,36 +132,6 @@ def interpret(
     if not isinstance(data, dict):
         return Outcome("failed", "the answer is not a JSON object", retry=True)
     return Outcome("ok", data=data, etag=etag)
-
-
-def identity_problem(key: Key, data: dict[str, Any]) -> str | None:
-    """Why an answer is not the prompt asked for, or None: the name and version must be
-    the ones requested (or ones the label is on), and the content must hash to `hash`."""
-    name, label, version = key
-    if data.get("name") != name:
-        return f"the answer is prompt {data.get('name')!r}, not {name!r}"
-    if version is not None and data.get("version") != version:
-        return f"the answer is version {data.get('version')!r} of {name!r}, not {version}"
-    labels = data.get("labels")
-    if version is None and isinstance(labels, list) and label not in labels:
-        return f"the answer is a version of {name!r} that does not carry the label {label!r}"
-    claimed = data.get("hash")
-    if not isinstance(claimed, str):
-        return "the answer carries no content hash"
-    try:
-        actual = content_hash(
-            content_of(
-                data.get("type", "text"),
-                data.get("prompt"),
-                data.get("messages"),
-                data.get("config"),
-            )
-        )
-    except (TypeError, ValueError) as exc:
-        return f"the answer's content cannot be hashed ({exc})"
-    if actual != claimed:
-        return f"the answer's content does not match its hash {claimed[:12]}…"
-    return None
 
 
 def target(key: Key) -> tuple[str, str | int]:
