@@ -132,8 +132,8 @@ class AnswerUnexpected:
         except Exception as exc:
             if started:
                 raise
-            handler = self.owner.exception_handlers.get(Exception, _unexpected)
-            response = await handler(Request(scope), exc)
+            handler: Any = self.owner.exception_handlers.get(Exception, _unexpected)
+            response: Response = await handler(Request(scope), exc)
             await response(scope, receive, send)
 
 
@@ -194,7 +194,7 @@ async def _http(request: Request, exc: Exception) -> Response:
         message = str(exc.detail)
     else:
         message = str(exc.detail)
-    return error_response(status, code, message, None, exc.headers)
+    return error_response(status, code, message, None, dict(exc.headers or {}))
 
 
 def _allowed_methods(request: Request, fallback: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 
-from promptrail.server.errors import ApiProblem
+from promptrail.errors import ApiProblem
 
 WINDOW = 60.0
 MAX_CALLERS = 100_000  # then start over: memory stays bounded whatever the callers
