@@ -63,9 +63,10 @@ def cli(root: Path, *args: str, cpu: list[float] | None = None) -> Callable[[], 
 
 
 def in_process(root: Path, what: str) -> Callable[[], object]:
-    from promptrail import promptfile, template
+    from promptrail import template
     from promptrail.gitops.diff import diff_refs
     from promptrail.gitops.validate import is_error, validate
+    from promptrail.repo import promptfile
     from promptrail.repo.repository import PromptRepo
 
     def run() -> None:

@@ -7,9 +7,10 @@
 The store is generated once (rows bulk-inserted through SQLAlchemy Core; `--fresh` drops
 and rebuilds it), then a real `promptrail serve --no-auth` process answers each page
 `--repeat` times after a first request; the first, the median and the slowest of the rest
-are printed. Goal: the trace list, a trace page with 200 observations and the dashboard
-over 30 days < 300 ms each. With `--cold` the stored daily totals are forgotten first, so
-the first dashboard shows what summing 35 days once costs (after a backfill).
+are printed. Goal: every page and the metrics API < 300 ms (median), and the dashboard's
+first view too. With `--cold` the stored daily totals are forgotten first, as after a
+bulk load: the server's Refresher sums the past days on its own thread, so the first
+dashboard answers at once (saying which days are still pending) instead of summing them.
 """
 
 from __future__ import annotations
@@ -255,8 +256,14 @@ PAGES = {
     "prompt page": f"/prompts/{PROMPTS[0]}",
     "users (30 days)": "/users?days=30",
     "sessions": "/sessions",
+    "metrics API by model": "/api/v1/metrics?group_by=model",
+    "metrics API by day": "/api/v1/metrics?group_by=day",
+    "metrics API by prompt version": (
+        f"/api/v1/metrics?group_by=prompt_version&prompt_name={PROMPTS[0]}"
+    ),
 }
-GOALS = {"trace list", "trace page (200 observations)", "dashboard (30 days)"}
+GOALS = set(PAGES)  # every page and the metrics API
+FIRST_VIEW = {"dashboard (30 days)"}  # after a bulk load (--cold): no backfill in the request
 
 
 def time_pages(url: str, repeat: int) -> bool:
@@ -281,8 +288,9 @@ def time_pages(url: str, repeat: int) -> bool:
             median = statistics.median(timings)
             goal = ""
             if title in GOALS:
-                goal = "  ok" if median < GOAL_MS else f"  OVER {GOAL_MS:.0f} ms"
-                ok = ok and median < GOAL_MS
+                worst = max(median, first) if title in FIRST_VIEW else median
+                goal = "  ok" if worst < GOAL_MS else f"  OVER {GOAL_MS:.0f} ms"
+                ok = ok and worst < GOAL_MS
             line = f"{title:36} {first:7.0f} ms {median:7.0f} ms {max(timings):7.0f} ms{goal}"
             print(line, flush=True)
     return ok

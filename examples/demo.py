@@ -2,7 +2,9 @@
 
 Starts a registry on SQLite (`.promptrail/demo.db`), publishes `prompts/` the way CI
 would, runs `examples/customer_support.py` against a local fake LLM with tracing on,
-shows `promptrail get customer-email`, and prints where to look. On a terminal the
+shows `promptrail get customer-email`, evaluates `support/triage` over
+`datasets/triage.yaml` (the run is stored in the registry), and prints where to look.
+On a terminal the
 registry keeps running until Ctrl-C; elsewhere (CI, a pipe) it stops when the demo ends.
 Running it again reuses the database: the second publish has nothing to do.
 """
@@ -115,10 +117,23 @@ def main() -> int:
         print(f"cost:  {cost}")
         promptrail("what production serves", "get", "customer-email", registry=url)
 
+        heading("Evaluate: the triage prompt over its dataset, checked by its gate")
+        os.environ["OPENAI_BASE_URL"] = llm.url
+        os.environ.setdefault("OPENAI_API_KEY", "sk-demo")
+        promptrail(
+            "datasets/triage.yaml, scored by the evals: in the prompt file",
+            "eval",
+            "support/triage",
+            "--cache",
+            str(STATE / "demo-eval-cache.sqlite"),
+            registry=url,
+        )
+
         heading("Look")
         print(f"web UI:      {url}/")
         print(f"this trace:  {url}/traces/{result.trace_id}")
         print(f"prompts:     {url}/prompts")
+        print(f"eval runs:   {url}/api/v1/runs?prompt=support/triage")
         print(f"API docs:    {url}/docs   (OpenAPI at {url}/openapi.json)")
         if sys.stdin.isatty():
             print("\nThe registry keeps running; press Ctrl-C to stop it.", flush=True)

@@ -91,6 +91,7 @@ def git_repo(tmp_path: Path) -> GitRepo:
 def example_repo(git_repo: GitRepo) -> GitRepo:
     """The project's own prompts/ in a fresh repository, history rebuilt for the pinned label."""
     shutil.copytree(EXAMPLE_PROMPTS, git_repo.path / "prompts")
+    shutil.copytree(ROOT / "datasets", git_repo.path / "datasets")  # the prompts' `evals:`
     current = (git_repo.path / "prompts/summarize.yaml").read_text()
     first = (
         current.replace("version: 2", "version: 1")

@@ -19,6 +19,9 @@ PromptrailError
  ├── ApiProblem              raised by a server route to answer with an ApiError
  ├── LoginRequired           a UI page needs a login: the handler redirects to /login
  ├── Refused                 the key lacks the scope a UI page or action needs (403)
+ ├── EvaluatorError          an evaluator could not score an item (recorded on the item)
+ ├── LlmUnavailable          the LLM endpoint could not be reached at all (CLI exit 3)
+ ├── MalformedAnswer         the LLM endpoint answered 200 with something not a completion
  └── RegistryError           the registry refused a request or could not be reached
       ├── Conflict           409: a stale plan or a version number with other content
       │    └── StoreConflict the store's refusal, with a code and details for the API
@@ -119,6 +122,18 @@ class MissingVariable(TemplateError):
             f"missing variable{plural} {', '.join(repr(n) for n in names)}{what}: "
             f"pass {', '.join(f'{n}=...' for n in names)} to compile()"
         )
+
+
+class EvaluatorError(PromptrailError):
+    """An evaluator failed on one item: a malformed judge answer, a function that raised."""
+
+
+class LlmUnavailable(PromptrailError):
+    """No call to the LLM endpoint got through (refused, unreachable, or every call failed)."""
+
+
+class MalformedAnswer(PromptrailError):
+    """The LLM endpoint answered, but not with a chat completion (recorded on the item)."""
 
 
 class SnapshotError(PromptrailError):

@@ -4,7 +4,7 @@
     url = settings.URL.get()          # None when unset or empty
 
 Who reads what: the runtime client (URL, API_KEY, SNAPSHOT, PROMPTS_DIR), the tracer
-(URL, API_KEY, TRACING, SAMPLE_RATE, TRACE_FILE, ENVIRONMENT, RELEASE), the CLI (URL,
+(URL, API_KEY, TRACING, SAMPLE_RATE, TRACE_FILE, ENVIRONMENT, RELEASE, OTLP), the CLI (URL,
 API_KEY, DB, HOST, PORT, PRICES as option defaults) and the server (`server/settings.py`
 builds its settings on DB, AUTH, PROTECTED_LABELS, PREVIEW_PREFIX, MAX_BODY_BYTES, HOST,
 MIGRATE, POLL_INTERVAL; the price table on PRICES). Imports only `os`: the runtime client
@@ -60,6 +60,7 @@ TRACE_FILE = Variable("TRACE_FILE", "append trace events to this JSONL file inst
 SHUTDOWN_TIMEOUT = Variable("SHUTDOWN_TIMEOUT", "seconds process exit waits for traces, 2")
 ENVIRONMENT = Variable("ENVIRONMENT", "the default environment of every trace")
 RELEASE = Variable("RELEASE", "the default release of every trace")
+OTLP = Variable("OTLP", "on: also export traces as OTLP to OTEL_EXPORTER_OTLP_ENDPOINT")
 PRICES = Variable("PRICES", "a YAML file of model prices over the shipped table")
 DB = Variable("DB", "the server's database URL (sqlite:///path or postgresql://...)")
 AUTH = Variable("AUTH", "on/off: whether the server asks for API keys")

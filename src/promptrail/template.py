@@ -299,6 +299,37 @@ def compile_text(
     return _render(template_for(text, prompt), variables, prompt, bounded)
 
 
+class ChatTemplate:
+    """Chat messages compiled once: each a role and a Template, or a placeholder's name."""
+
+    __slots__ = ("messages", "steps")
+
+    def __init__(self, messages: Sequence[Mapping[str, str]]):
+        self.messages = messages
+        self.steps: tuple[tuple[str, Template | None], ...] = tuple(
+            (m["name"], None)
+            if m.get("role") == PLACEHOLDER
+            else (m["role"], compile_template(m.get("content", "")))
+            for m in messages
+        )
+
+    def render(
+        self, variables: Mapping[str, Any], prompt: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Render each message; a placeholder becomes the messages given under its name.
+        MissingVariable names every variable and placeholder not given."""
+        out: list[dict[str, Any]] = []
+        try:
+            for role, template in self.steps:
+                if template is None:
+                    out.extend(_placeholder_messages(role, variables[role], prompt))
+                else:
+                    out.append({"role": role, "content": template.render(variables, prompt)})
+        except (KeyError, MissingVariable):
+            return compile_chat(self.messages, variables, prompt)  # raises, naming them all
+        return out
+
+
 def compile_chat(
     messages: Sequence[Mapping[str, str]],
     variables: Mapping[str, Any],

@@ -69,5 +69,5 @@ def test_render_unknown_prompt_is_a_usage_error(example_repo: GitRepo) -> None:
 
 def test_render_unknown_ref_names_it(example_repo: GitRepo) -> None:
     result = run_cli("render", "summarize", "--ref", "no-such-branch", cwd=example_repo.path)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # usage: the ref is the caller's to fix
     assert "unknown git ref 'no-such-branch'" in result.stderr

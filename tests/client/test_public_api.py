@@ -86,10 +86,17 @@ def test_the_client_does_not_pull_in_the_server_or_httpx_before_a_fetch(tmp_path
     )
     assert _heavy(modules) == []
     assert "asyncio" not in modules  # only AsyncClient users pay for it
-    # The first network fetch brings httpx in, and still nothing of the server.
+    # A fetch over plain HTTP needs only the standard library (a fast first fetch) ...
     modules = _modules_after(
         "import promptrail\n"
         "client = promptrail.Client('http://127.0.0.1:9', timeout=0.2, max_retries=0)\n"
+        "assert client.get_prompt('p', fallback='f').source == 'fallback'"
+    )
+    assert _heavy(modules) == []
+    # ... and one over HTTPS brings httpx in, and still nothing of the server.
+    modules = _modules_after(
+        "import promptrail\n"
+        "client = promptrail.Client('https://127.0.0.1:9', timeout=0.2, max_retries=0)\n"
         "assert client.get_prompt('p', fallback='f').source == 'fallback'"
     )
     assert {m.split(".")[0] for m in _heavy(modules)} == {"httpx"}

@@ -243,6 +243,7 @@ def test_text_and_json_rendering_group_by_prompt() -> None:
         "versions": 1,
         "labels": 3,
         "metadata": 0,
+        "datasets": 0,
     }
     staging = next(c for c in data["labels"] if c["label"] == "staging")
     assert staging["name"] == "b"

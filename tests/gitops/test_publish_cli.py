@@ -24,9 +24,10 @@ def test_plan_text_and_json_say_what_and_why(example_repo: GitRepo, api: Api) ->
     assert "  + label production -> 1: declared in prompts/customer-email.yaml:7" in shown
     assert "pinned by label 'production' (prompts/summarize.yaml:7)" in shown
     assert shown.rstrip().endswith(
-        "Plan: 5 versions to create, 5 label changes, 8 metadata updates "
+        "Plan: 5 versions to create, 5 label changes, 8 metadata updates, 1 dataset version "
         "(0 of 4 prompts unchanged)."
     )
+    assert "dataset triage\n  + content [" in shown  # published with the prompts
     data = json.loads(ok(plan(example_repo, api.url, "--format", "json")).stdout)
     assert data["empty"] is False
     assert data["summary"]["versions"] == 5

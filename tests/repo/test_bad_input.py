@@ -66,7 +66,7 @@ def test_diff_and_render_on_bad_files_do_not_crash(bad_repo: GitRepo) -> None:
 )
 def test_unknown_ref_is_named(example_repo: GitRepo, args: tuple[str, ...]) -> None:
     result = run_cli(*args, cwd=example_repo.path)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # usage: the caller named something that does not exist
     assert "unknown git ref" in result.stderr
     assert "Traceback" not in result.output
 
@@ -79,7 +79,8 @@ def test_folder_that_is_not_a_git_repository(tmp_path: Path, args: tuple[str, ..
     (folder / "prompts").mkdir(parents=True)
     (folder / "prompts/a.yaml").write_text("version: 1\nprompt: x\nconfig: {model: m}\n")
     result = run_cli(*args, cwd=folder)
-    assert result.exit_code == 1
+    # validate reports it among the problems it found (1); the others cannot start (usage, 2)
+    assert result.exit_code == (1 if args == ("validate",) else 2)
     assert "not inside a git repository" in result.output
     assert "Traceback" not in result.output
 

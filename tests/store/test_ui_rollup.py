@@ -3,6 +3,7 @@ still equal after late writes to days already summed (the triggers mark them).""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -129,3 +130,35 @@ def test_an_update_that_fails_an_old_generation_counts_its_trace_as_failed(store
     assert p95 == p50  # one generation
     assert p50 is not None
     assert 0.9 * 60_000 < p50 < 1.1 * 60_000  # one minute, within a histogram bucket
+
+
+def _wait_for(check: Any, what: str, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_the_refresher_computes_missing_and_marked_days_on_its_own(store: Store) -> None:
+    first = rollup.today() - timedelta(days=6)
+    ingest(store, [e for i in range(1, 6) for e in run(f"r{i}", "rita", i, "gpt-4o", 10)])
+
+    def pending() -> int:
+        with store.read() as conn:
+            return rollup.pending_days(conn, first)
+
+    def traces() -> int:
+        with store.read() as conn:
+            return sum(row["traces"] for row in rollup.daily(conn, first))
+
+    assert pending() == (rollup.live_start() - first).days  # nothing summed by the writes
+    refresher = rollup.Refresher(store)
+    try:
+        _wait_for(lambda: pending() == 0, "the refresher never caught up")
+        assert traces() == 5
+        # A late write to a stored day marks it; a wake() has it computed again.
+        ingest(store, run("r9", "rita", 2, "gpt-4o", 10))
+        refresher.wake()
+        _wait_for(lambda: traces() == 6, "the marked day was not computed again")
+    finally:
+        refresher.stop()

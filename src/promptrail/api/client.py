@@ -24,6 +24,15 @@ from urllib.parse import quote
 import httpx
 
 from promptrail import __version__, settings
+from promptrail.api.eval import (
+    DatasetList,
+    DatasetVersion,
+    DatasetVersionList,
+    RunComparison,
+    RunCreated,
+    RunList,
+    RunResult,
+)
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -36,7 +45,7 @@ from promptrail.api.registry import (
     RegistryState,
     VersionList,
 )
-from promptrail.api.tracing import Metrics
+from promptrail.api.tracing import Metrics, ScoreBody, ScoreOut, TraceDetail, TraceList
 from promptrail.errors import (
     Conflict,
     PromptNotFound,
@@ -139,8 +148,12 @@ class RegistryClient:
         params = {"group_by": group_by, **{k: v for k, v in query.items() if v is not None}}
         return Metrics.model_validate(self._request("GET", "/api/v1/metrics", params=params))
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
-        body = {"scopes": scopes, "description": description}
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> KeyCreated:
+        body: dict[str, object] = {"scopes": scopes, "description": description}
+        if pair:
+            body["pair"] = True
         data = self._request("POST", "/api/v1/keys", json=body, read=False)
         return KeyCreated.model_validate(data)
 
@@ -150,6 +163,76 @@ class RegistryClient:
     def revoke_key(self, key_id: int) -> KeyInfo:
         data = self._request("DELETE", f"/api/v1/keys/{key_id}", read=False)
         return KeyInfo.model_validate(data)
+
+    # -- evaluation: datasets and runs ---------------------------------------------------
+
+    def create_run(self, run: RunResult) -> RunCreated:
+        body = run.model_dump(mode="json")
+        # Safe to retry: the same run sent twice is stored once.
+        data = self._request("POST", "/api/v1/runs", json=body, read=True)
+        return RunCreated.model_validate(data)
+
+    def get_run(self, run_id: str) -> RunResult:
+        return RunResult.model_validate(self._request("GET", f"/api/v1/runs/{quote(run_id)}"))
+
+    def list_runs(
+        self,
+        *,
+        prompt: str | None = None,
+        dataset: str | None = None,
+        limit: int = 50,
+        prompt_hash: str | None = None,
+        dataset_hash: str | None = None,
+    ) -> RunList:
+        params: dict[str, Any] = {"limit": limit}
+        if prompt:
+            params["prompt"] = prompt
+        if dataset:
+            params["dataset"] = dataset
+        if prompt_hash:
+            params["prompt_hash"] = prompt_hash
+        if dataset_hash:
+            params["dataset_hash"] = dataset_hash
+        return RunList.model_validate(self._request("GET", "/api/v1/runs", params=params))
+
+    def compare_runs(self, base: str, head: str) -> RunComparison:
+        params = {"base": base, "head": head}
+        data = self._request("GET", "/api/v1/runs/compare", params=params)
+        return RunComparison.model_validate(data)
+
+    def dataset_versions(self, name: str) -> DatasetVersionList:
+        data = self._request("GET", f"/api/v1/dataset-versions/{_path(name)}")
+        return DatasetVersionList.model_validate(data)
+
+    def list_datasets(self) -> DatasetList:
+        return DatasetList.model_validate(self._request("GET", "/api/v1/datasets"))
+
+    def get_dataset(
+        self, name: str, *, version: int | None = None, hash: str | None = None
+    ) -> DatasetVersion:
+        params: dict[str, Any] = {}
+        if version is not None:
+            params["version"] = version
+        if hash is not None:
+            params["hash"] = hash
+        data = self._request("GET", f"/api/v1/datasets/{_path(name)}", params=params)
+        return DatasetVersion.model_validate(data)
+
+    # -- traces and scores: what `eval --traces` reads and writes ------------------------
+
+    def list_traces(self, **params: Any) -> TraceList:
+        """`GET /api/v1/traces` with its filters (`prompt_name`, `from`, `to`, `page`, ...)."""
+        return TraceList.model_validate(self._request("GET", "/api/v1/traces", params=params))
+
+    def get_trace(self, trace_id: str) -> TraceDetail:
+        data = self._request("GET", f"/api/v1/traces/{quote(trace_id, safe='')}")
+        return TraceDetail.model_validate(data)
+
+    def create_score(self, score: ScoreBody) -> ScoreOut:
+        body = score.model_dump(mode="json", exclude_none=True)
+        # Idempotent (the same id replaces), so a dropped answer may be retried.
+        data = self._request("POST", "/api/v1/scores", json=body, read=True)
+        return ScoreOut.model_validate(data)
 
     # -- one request, errors translated ----------------------------------------------------
 

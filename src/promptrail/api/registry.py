@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
+from promptrail.api.eval import DatasetUpload
 from promptrail.api.inputs import Storable
 from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
 from promptrail.content import content_of
@@ -103,6 +104,7 @@ class RegistryState(_Model):
     protected_labels: list[str] = Field(default_factory=lambda: [PRODUCTION])
     # Labels starting with it are previews, outside the declared set.
     preview_prefix: str = PREVIEW_PREFIX
+    datasets: dict[str, list[str]] = Field(default_factory=dict)  # name -> every hash stored
 
 
 def is_web_url(value: str | None) -> bool:
@@ -186,6 +188,8 @@ class PublishRequest(_Model, Storable):
     metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {tags, description}
     # Versions that must already exist with this hash (a label pinned to an old version).
     expect_versions: dict[str, dict[Version, str]] = Field(default_factory=dict)
+    # Dataset contents the registry does not hold yet; stored in the same transaction.
+    datasets: list[DatasetUpload] = Field(default_factory=list)
     dry_run: StrictBool = False
 
 
@@ -196,6 +200,7 @@ class PublishResult(_Model):
     unchanged: bool = False
     metadata: list[str] = Field(default_factory=list)  # names whose tags/description changed
     revision: int | None = None  # the registry revision after this publish
+    datasets: list[dict[str, Any]] = Field(default_factory=list)  # {name, version, hash} stored
 
 
 # -- read side: listings, history, keys ------------------------------------------------------
@@ -260,6 +265,7 @@ Scope = Literal["read", "publish", "deploy", "ingest", "admin"]
 class KeyCreate(_Model, Storable):
     scopes: list[Scope] = Field(min_length=1)
     description: str | None = Field(default=None, max_length=500)
+    pair: bool = False  # also make a public key: the pair HTTP Basic sends (pk-…:sk-…)
 
 
 class KeyInfo(_Model):
@@ -270,6 +276,7 @@ class KeyInfo(_Model):
     created_at: str
     revoked_at: str | None = None
     last_used_at: str | None = None
+    public_key: str | None = None  # a pair's public half (pk-pr-…), not secret
 
 
 class KeyCreated(KeyInfo):

@@ -21,7 +21,7 @@ Name = Annotated[str, Field(max_length=200)]
 Level = Literal["DEBUG", "DEFAULT", "WARNING", "ERROR"]
 ObservationType = Literal["span", "event", "generation"]
 ScoreDataType = Literal["numeric", "boolean", "categorical"]
-ScoreSource = Literal["api", "sdk", "annotation"]
+ScoreSource = Literal["api", "sdk", "annotation", "eval"]  # eval: `eval --traces`
 Count = Annotated[int, Field(ge=0, le=10**12)]  # tokens: sums over millions of rows fit
 Money = Annotated[float, Field(ge=0, le=MAX_NUMBER)]
 Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
@@ -65,6 +65,14 @@ class PromptRef(_Body):
     version: int | None = Field(default=None, ge=0, le=2**31 - 1)
     label: str | None = Field(default=None, max_length=63)
     hash: str | None = Field(default=None, max_length=64)
+
+
+class PromptLink(PromptRef):
+    """A stored link: `resolved` says whether the registry holds that version (with that
+    hash), checked when an OTLP span names a prompt; None when not checked (the SDK's own
+    links come from prompts it fetched from the registry)."""
+
+    resolved: bool | None = None
 
 
 class TraceBody(_Body):
@@ -205,6 +213,9 @@ class IngestResult(_Out):
 
     successes: list[EventOk] = Field(default_factory=list)
     errors: list[EventError] = Field(default_factory=list)
+    stored: int | None = Field(
+        default=None, description="Version-2 bodies: how many records were stored (no list)."
+    )
 
 
 # -- query responses -------------------------------------------------------------------------
@@ -281,7 +292,7 @@ class ObservationOut(_Out):
     usage: UsageTotals | None
     cost: CostTotals | None
     cost_source: str | None  # "given" by the caller or "computed" from the price table
-    prompt: PromptRef | None
+    prompt: PromptLink | None
 
 
 class ScoreOut(_Out):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -38,5 +39,20 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+# Set once by the root `--color` option; "auto" follows NO_COLOR and the terminal.
+_color_choice = "auto"
+
+
+def set_color(choice: str) -> None:
+    global _color_choice
+    _color_choice = choice
+
+
 def color_enabled() -> bool:
+    """Colour on stdout: `--color always|never` wins, else NO_COLOR (any value) turns it
+    off, else only a terminal gets it (CI logs and pipes stay plain)."""
+    if _color_choice != "auto":
+        return _color_choice == "always"
+    if "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "":
+        return False
     return sys.stdout.isatty()

@@ -67,3 +67,5 @@ def current(db: DbOption = None) -> None:
         "up to date" if found == head else f"needs `promptrail db upgrade --db {redact_url(url)}`"
     )
     print(f"{redact_url(url)}: schema {found or '(empty)'}; newest {head}: {state}")
+    if found != head:
+        raise typer.Exit(1)  # a check that found something to fix, like `plan --check`

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -9,6 +10,12 @@ import typer
 from promptrail.cli.common import color_enabled
 from promptrail.errors import UsageError
 from promptrail.repo.repository import PromptRepo
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
 
 
 def command(
@@ -20,8 +27,12 @@ def command(
         ),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="Output: text, markdown (a PR comment) or json.")
-    ] = "text",
+        DiffFormat,
+        typer.Option(
+            "--format",
+            help="Output: text, markdown (a PR comment) or json.",
+        ),
+    ] = DiffFormat.text,
     path: Annotated[str, typer.Option("--path", help="Repository root.")] = ".",
 ) -> None:
     """Show prompts added, removed and changed: text, config, labels, variables, breaking."""

@@ -25,7 +25,10 @@ def parse_vars(pairs: list[str]) -> dict[str, str]:
 
 def command(
     name: Annotated[str, typer.Argument(help="Prompt name, e.g. support/triage.")],
-    var: Annotated[list[str] | None, typer.Option("--var", help="A variable: key=value.")] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", metavar="KEY=VALUE", help="A variable (repeat for more)."),
+    ] = None,
     ref: Annotated[
         str | None, typer.Option("--ref", help="Read the prompt at this git ref.")
     ] = None,

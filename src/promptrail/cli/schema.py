@@ -27,6 +27,9 @@ DESCRIPTIONS = {
     "automatic. Labels are metadata: changing them needs no new version.",
     "tags": "Metadata for search and grouping; no new version needed.",
     "description": "What the prompt is for; metadata, no new version needed.",
+    "evals": "Which datasets (`datasets/<name>.yaml`) check this prompt, with which "
+    "evaluators and gate (`{exact: {min: 0.9}}`). Not content: no new version needed. "
+    "See docs/evaluation.md.",
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from promptrail.errors import RegistryUnavailable
+from promptrail.errors import RegistryUnavailable, UsageError
 from promptrail.settings import DB, HOST, PORT, PRICES
 
 DbOption = Annotated[
@@ -113,6 +113,7 @@ def command(
 
         file_prices(prices)
         os.environ[PRICES.name] = os.path.abspath(prices)
+    _check_port_free(host, port)
     _banner(settings, port, workers, shown_db, before, schema, keys)
     options = uvicorn_options()
     options["access_log"] = access_log
@@ -133,6 +134,27 @@ def command(
         lifespan="on",
         **options,
     )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before the banner when the address is taken, instead of printing "serving on"
+    and then dying in uvicorn's start-up."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host}: not an address this machine has ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (another `promptrail serve`?); "
+                "choose another with --port"
+            ) from None
 
 
 def _banner(

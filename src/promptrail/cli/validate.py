@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from promptrail.cli.common import ApiKeyOption, RegistryOption
 from promptrail.errors import UsageError
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
 
 
 def command(
@@ -22,8 +29,12 @@ def command(
         ),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="Output: text, json or github (annotations).")
-    ] = "text",
+        ReportFormat,
+        typer.Option(
+            "--format",
+            help="Output: text, json or github (annotations).",
+        ),
+    ] = ReportFormat.text,
     registry: RegistryOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:

@@ -171,6 +171,14 @@ def timed_out(budget: float) -> Outcome:
 
 def failure_reason(exc: Exception) -> str:
     """What went wrong with a request that got no answer, for the error message."""
+    from promptrail.client import _plainhttp as plain
+
+    if isinstance(exc, plain.ConnectFailed):
+        return f"cannot connect ({exc})"
+    if isinstance(exc, plain.BrokenAnswer):
+        return f"the connection broke mid-answer ({exc})"
+    if isinstance(exc, plain.TransportError):
+        return str(exc)
     import httpx
 
     if isinstance(exc, httpx.ConnectError):

@@ -80,6 +80,8 @@ class _Resources:
     def __init__(self) -> None:
         self.workers = _Workers()
         self.http: Any = None
+        # What the connection pool raises: (timeouts, other failures to retry); set with it.
+        self.errors: tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]] = ((), ())
 
     def close(self) -> None:
         self.workers.shutdown()
@@ -279,11 +281,10 @@ class Client(BaseClient):
 
     def _fetch(self, key: Key, etag: str | None, deadline: float, retries: int) -> Outcome:
         budget = deadline - monotonic()
-        import httpx  # first network fetch only: keeps `import promptrail` light
-
         http = self._res.http
         if http is None:
             http = self._open()
+        timeouts, failures = self._res.errors
         path, params = request_path(key)
         headers = self._headers(etag)
         retry = Retry(QUICK_RETRY, retries, deadline)
@@ -299,9 +300,9 @@ class Client(BaseClient):
                     response.content,
                     response.headers.get("content-type"),
                 )
-            except httpx.TimeoutException:
+            except timeouts:
                 return timed_out(budget)
-            except httpx.HTTPError as exc:
+            except failures as exc:
                 outcome = Outcome("failed", failure_reason(exc), retry=True)
             except RuntimeError as exc:  # closed meanwhile by close()
                 return Outcome("failed", str(exc))
@@ -311,15 +312,25 @@ class Client(BaseClient):
             time.sleep(delay)
 
     def _open(self) -> Any:
-        import httpx
-
         with self._lock:
-            if self._res.http is None:
-                self._res.http = httpx.Client(
-                    base_url=self.url or "",
-                    transport=self._transport,
-                    limits=httpx.Limits(max_connections=20, max_keepalive_connections=4),
-                )
+            if self._res.http is not None:
+                return self._res.http
+            url = self.url or ""
+            if self._transport is None and url.startswith("http://"):
+                # Plain HTTP, nothing custom: the standard library, no httpx to import.
+                from promptrail.client import _plainhttp as plain
+
+                self._res.errors = ((plain.RequestTimeout,), (plain.TransportError,))
+                self._res.http = plain.PlainHttp(url)
+                return self._res.http
+            import httpx  # https:// or a transport of the caller's: httpx
+
+            self._res.errors = ((httpx.TimeoutException,), (httpx.HTTPError,))
+            self._res.http = httpx.Client(
+                base_url=url,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=4),
+            )
             return self._res.http
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from typing import Any, Literal, NoReturn, Self
 from promptrail.content import content_hash, content_of
 from promptrail.errors import InvalidPromptData
 from promptrail.template import (
+    ChatTemplate,
     Template,
     chat_variables,
-    compile_chat,
     compile_template,
     template_for,
 )
@@ -130,6 +130,7 @@ class TextPrompt(_Prompt):
     _content = __slots__
     type = "text"
     prompt: str
+    _template: Template | None
 
     def __init__(
         self,
@@ -168,10 +169,11 @@ class ChatPrompt(_Prompt):
     messages passed under its name: `compile(history=[{"role": "user", "content": "hi"}])`.
     """
 
-    __slots__ = ("messages",)
+    __slots__ = ("_template", "messages")
     _content = __slots__
     type = "chat"
     messages: tuple[FrozenDict, ...]
+    _template: ChatTemplate | None
 
     def __init__(
         self,
@@ -187,10 +189,25 @@ class ChatPrompt(_Prompt):
         label: str | None = None,
     ):
         frozen = tuple(FrozenDict(m) for m in messages)
-        self._init(name, version, config, labels, tags, hash, source, label, messages=frozen)
+        self._init(
+            name,
+            version,
+            config,
+            labels,
+            tags,
+            hash,
+            source,
+            label,
+            messages=frozen,
+            _template=None,
+        )
 
     def compile(self, **variables: Any) -> list[dict[str, Any]]:
-        return compile_chat(self.messages, variables, self.name)
+        template: ChatTemplate | None = self._template
+        if template is None:
+            template = ChatTemplate(self.messages)
+            object.__setattr__(self, "_template", template)
+        return template.render(variables, self.name)
 
     @property
     def variables(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ label is gone). Rendering lives in `diffview`.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,10 +66,26 @@ class PromptDiff:
     description: tuple[str | None, str | None] | None = None
     breaking: list[str] = field(default_factory=list)
     error: str | None = None  # the file does not parse on one side
+    evals_diff: str = ""  # unified diff of the `evals:` block (not content: no version bump)
 
     @property
     def is_breaking(self) -> bool:
         return bool(self.breaking)
+
+
+@dataclass
+class DatasetDiff:
+    """A dataset file's change, item by item (by id)."""
+
+    name: str
+    path: str
+    status: str  # added | removed | changed
+    old_hash: str | None = None
+    new_hash: str | None = None
+    items_added: list[str] = field(default_factory=list)
+    items_removed: list[str] = field(default_factory=list)
+    items_changed: list[str] = field(default_factory=list)
+    item_count: int = 0  # on the new side (the old one for a removed dataset)
 
 
 @dataclass
@@ -77,6 +94,7 @@ class RepoDiff:
     head: str | None  # None: the working tree
     prompts: list[PromptDiff] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    datasets: list[DatasetDiff] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for p in self.prompts if p.status == status)
@@ -118,7 +136,35 @@ def diff_refs(repo: PromptRepo, base: str, head: str | None = None) -> RepoDiff:
         if item is not None:
             item.status = "added" if name in added else "changed"
             result.prompts.append(item)
+    result.datasets = dataset_changes(repo, base, head)
     return result
+
+
+def dataset_changes(repo: PromptRepo, base: str, head: str | None) -> list[DatasetDiff]:
+    from promptrail.repo.datasets import load_datasets
+
+    before, after = load_datasets(repo, base).datasets, load_datasets(repo, head).datasets
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old is not None and new is not None and old.hash == new.hash:
+            continue
+        status = "added" if old is None else "removed" if new is None else "changed"
+        shown = new or old
+        assert shown is not None
+        old_hash = old.hash if old is not None else None
+        new_hash = new.hash if new is not None else None
+        item = DatasetDiff(name, shown.path, status, old_hash, new_hash)
+        item.item_count = len(shown.items)
+        old_items = {i.id: i for i in old.items} if old else {}
+        new_items = {i.id: i for i in new.items} if new else {}
+        item.items_added = [i for i in new_items if i not in old_items]
+        item.items_removed = [i for i in old_items if i not in new_items]
+        item.items_changed = [
+            i for i in new_items if i in old_items and new_items[i] != old_items[i]
+        ]
+        changes.append(item)
+    return changes
 
 
 def _why(loaded: Any, name: str) -> str:
@@ -146,8 +192,13 @@ def compare(
         item.description = (old_description, new.spec.description)
     if old is not None:
         item.breaking = _breaking(new.name, old, new, histories)
+    old_evals = [e.model_dump(exclude_defaults=True) for e in old.spec.evals] if old else []
+    new_evals = [e.model_dump(exclude_defaults=True) for e in new.spec.evals]
+    if old_evals != new_evals:
+        item.evals_diff = unified(_as_text(old_evals), _as_text(new_evals), f"{new.path} evals")
     changed = (
-        item.content_changed
+        item.evals_diff
+        or item.content_changed
         or item.labels
         or item.tags_added
         or item.tags_removed
@@ -173,6 +224,10 @@ def _content_changes(item: PromptDiff, old: LoadedPrompt | None, new: LoadedProm
     item.variables_removed = [v for v in old_vars if v not in new_vars]
     item.placeholders_added = [v for v in new_slots if v not in old_slots]
     item.placeholders_removed = [v for v in old_slots if v not in new_slots]
+
+
+def _as_text(evals: list[dict[str, Any]]) -> str | None:
+    return json.dumps(evals, indent=2, sort_keys=True, ensure_ascii=False) if evals else None
 
 
 def unified(old: str | None, new: str | None, label: str, existed: bool = True) -> str:

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from promptrail.constants import COMMENT_MARKER, LATEST
-from promptrail.gitops.diff import Change, PromptDiff, RepoDiff
+from promptrail.gitops.diff import Change, DatasetDiff, PromptDiff, RepoDiff
 
 FORMATS = ("text", "markdown", "json")
 MAX_DIFF_LINES = 150  # per prompt in a comment; the rest is one `promptrail diff` away
@@ -25,6 +25,12 @@ def _where(diff: RepoDiff) -> str:
 
 
 def summary(diff: RepoDiff) -> str:
+    datasets = len(diff.datasets)
+    also = f"; {datasets} dataset{'s' if datasets != 1 else ''} changed" if datasets else ""
+    return _prompt_summary(diff) + also
+
+
+def _prompt_summary(diff: RepoDiff) -> str:
     if not diff.prompts:
         return f"no prompt changes ({_where(diff)})"
     n = len(diff.prompts)
@@ -105,7 +111,21 @@ def diff_blocks(item: PromptDiff) -> list[tuple[str, str]]:
     for message in item.messages:
         role = message.new_role or message.old_role
         blocks.append((f"messages[{message.index}] ({role}, {message.change})", message.diff))
+    if item.evals_diff:
+        blocks.append(("evals (checks, not content)", item.evals_diff))
     return blocks
+
+
+def dataset_text(item: DatasetDiff) -> str:
+    """`+2 items (it, es), -1 (pe), ~1 (fr)`: what changed in a dataset, by item id."""
+    parts = []
+    signed = (("+", item.items_added), ("-", item.items_removed), ("~", item.items_changed))
+    for sign, ids in signed:
+        if ids:
+            shown = ", ".join(ids[:8]) + (", …" if len(ids) > 8 else "")
+            parts.append(f"{sign}{len(ids)} ({shown})")
+    hashes = f"{(item.old_hash or '')[:12] or 'none'} → {(item.new_hash or '')[:12] or 'none'}"
+    return f"{item.item_count} items; " + (" ".join(parts) + "; " if parts else "") + hashes
 
 
 # -- text ---------------------------------------------------------------------------------
@@ -132,6 +152,11 @@ def render_text(diff: RepoDiff, color: bool = False) -> str:
                     continue
                 style = {"+": "32", "-": "31", "@": "36"}.get(line[:1])
                 out.append("      " + (paint(line, style) if style else line))
+        out.append("")
+    for dataset in diff.datasets:
+        head = f"{_SIGN[dataset.status]} dataset {dataset.name}"
+        out.append(f"{paint(head, '1')}  {dataset_text(dataset)}  ({dataset.path})")
+    if diff.datasets:
         out.append("")
     out.append(summary(diff))
     return "\n".join(out) + "\n"
@@ -217,7 +242,7 @@ def _details(item: PromptDiff) -> list[str]:
 def render_markdown(diff: RepoDiff) -> str:
     """A pull-request comment: summary table, then one collapsed block per prompt."""
     out = [COMMENT_MARKER, f"### promptrail: {summary(diff)}", ""]
-    if not diff.prompts:
+    if not diff.prompts and not diff.datasets:
         return "\n".join(out) + "\n"
     if diff.breaking:
         out += [
@@ -236,6 +261,9 @@ def render_markdown(diff: RepoDiff) -> str:
             continue
         out += block
         size += block_size
+    if diff.datasets:
+        out += ["", "| dataset | change | items |", "| --- | --- | --- |"]
+        out += [f"| `{d.name}` | {d.status} | {_cell(dataset_text(d))} |" for d in diff.datasets]
     if left_out:
         out.append(
             f"_{len(left_out)} more prompt(s) did not fit in one comment "
@@ -277,6 +305,7 @@ def as_json(diff: RepoDiff) -> dict[str, Any]:
                 ),
                 "breaking": item.breaking,
                 "error": item.error,
+                "evals_diff": item.evals_diff or None,
             }
         )
     return {
@@ -289,6 +318,7 @@ def as_json(diff: RepoDiff) -> dict[str, Any]:
             "breaking": len(diff.breaking),
         },
         "prompts": prompts,
+        "datasets": [asdict(dataset) for dataset in diff.datasets],
     }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from promptrail.api.eval import DatasetUpload
 from promptrail.api.registry import (
     LabelMove,
     PromptState,
@@ -104,11 +105,13 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)  # refuse to publish while any
     prompts: int = 0  # how many prompts were compared
     preview_label: str | None = None
+    # Dataset contents the registry has not stored yet (a preview publish sends none).
+    datasets: list[DatasetUpload] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         """Publishing would change nothing."""
-        return not (self.versions or self.labels or self.metadata)
+        return not (self.versions or self.labels or self.metadata or self.datasets)
 
     @property
     def in_sync(self) -> bool:
@@ -134,6 +137,7 @@ class Plan:
             ],
             metadata=metadata,
             expect_versions={name: dict(v) for name, v in self.expect.items()},
+            datasets=[] if self.preview_label else list(self.datasets),
             dry_run=dry_run,
         )
 

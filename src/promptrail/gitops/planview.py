@@ -31,6 +31,8 @@ def summary(plan: Plan) -> str:
         ]
         if plan.metadata:
             parts.append(plural(len(plan.metadata), "metadata update"))
+        if plan.datasets:
+            parts.append(plural(len(plan.datasets), "dataset version"))
         head = "Plan: " + ", ".join(parts) + f" {unchanged}"
     extra = []
     if plan.kept:
@@ -69,6 +71,10 @@ def render_text(plan: Plan) -> str:
         )
     for note in plan.kept:
         lines.setdefault(note.name, []).append(f"  = {note.message}")
+    for dataset in plan.datasets:
+        lines.setdefault(f"dataset {dataset.name}", []).append(
+            f"  + content [{dataset.hash[:12]}]: {len(dataset.items)} items ({dataset.path})"
+        )
 
     out: list[str] = []
     for name in sorted(lines):
@@ -99,6 +105,7 @@ def as_dict(plan: Plan) -> dict[str, Any]:
             "versions": len(plan.versions),
             "labels": len(plan.labels),
             "metadata": len(plan.metadata),
+            "datasets": len(plan.datasets),
         },
         "versions": [
             {
@@ -124,6 +131,10 @@ def as_dict(plan: Plan) -> dict[str, Any]:
         ],
         "metadata": [
             {"name": m.name, "field": m.field, "old": m.old, "new": m.new} for m in plan.metadata
+        ],
+        "datasets": [
+            {"name": d.name, "hash": d.hash, "items": len(d.items), "path": d.path}
+            for d in plan.datasets
         ],
         "kept": [{"name": n.name, "message": n.message} for n in plan.kept],
         "drift": [{"name": n.name, "message": n.message} for n in plan.drift],

@@ -71,7 +71,21 @@ def plan_repo(
     unreadable = {p.name for p in prompts.problems if p.name}
     plan = make_plan(prompts.prompts, state, history=history, prune=prune, unreadable=unreadable)
     plan.problems[:0] = prompts.problems
+    plan_datasets(plan, repo, state, ref)
     return plan
+
+
+def plan_datasets(plan: Plan, repo: PromptRepo, state: RegistryState, ref: str | None) -> None:
+    """Add the datasets whose content the registry lacks; a broken one blocks the publish."""
+    from promptrail.api.eval import DatasetUpload
+    from promptrail.repo.datasets import load_datasets
+
+    datasets = load_datasets(repo, ref)
+    plan.problems.extend(datasets.problems)
+    commit = repo.resolve(ref) if ref else None
+    for name, dataset in sorted(datasets.datasets.items()):
+        if dataset.hash not in state.datasets.get(name, []):
+            plan.datasets.append(DatasetUpload.model_validate(dataset.wire(commit)))
 
 
 def load_prompts(

@@ -15,6 +15,7 @@ Rules, by `Problem.code` (warnings are listed in WARNING_CODES; everything else 
   `version-lowered`, `version-reused` (a number that had other content in history),
   `version-without-change` (warning: a new number for the same content), `not-git`.
 - against the registry (when its state is given): `registry-conflict`.
+- evaluation (datasets and `evals:` blocks): see `promptrail.eval.checks`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from promptrail.constants import LATEST, PREVIEW_PREFIX
 from promptrail.errors import Problem, TemplateError
+from promptrail.eval.checks import check_evals
 from promptrail.gitops.versioning import VersionHistory
 from promptrail.repo.promptfile import LoadedPrompt
 from promptrail.repo.repository import PromptRepo
@@ -63,6 +65,7 @@ def validate(
         )
     for prompt in current.prompts.values():
         problems.extend(check_file(prompt, preview_prefix))
+    problems.extend(check_evals(repo, current.prompts))
     if not repo.is_git:
         problems.append(
             Problem(

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from promptrail.errors import Problem, PromptFileError, SchemaProblems
-from promptrail.repo.spec import TOP_LEVEL_KEYS, PromptFile
+from promptrail.repo.spec import TOP_LEVEL_KEYS, EvalBlock, GateRule, PromptFile
 from promptrail.repo.yamlfile import SourceMap, parse_mapping
 
 
@@ -120,6 +120,12 @@ def _unknown_key_message(loc: list[Any], document: dict[str, Any]) -> str:
     if len(loc) == 1:
         known: Iterable[str] = TOP_LEVEL_KEYS
         where = "top-level key"
+    elif loc[0] == "evals" and len(loc) == 3:
+        known = tuple(EvalBlock.model_fields)
+        where = "key in an `evals:` entry"
+    elif loc[0] == "evals":
+        known = tuple(GateRule.model_fields)
+        where = "key in a gate rule"
     else:
         known = ("role", "content", "name")
         where = "key in a message"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems
+from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems, UsageError
 from promptrail.repo.git import Commit, Git, find_root
 from promptrail.repo.promptfile import LoadedPrompt, git_blob_id, parse_prompt
 from promptrail.repo.spec import is_valid_name
@@ -89,10 +89,12 @@ class PromptRepo:
     def __init__(self, path: str | os.PathLike[str] = ".", prompts_dir: str = PROMPTS_DIR):
         path = Path(path).resolve()
         if not path.exists():
-            raise GitError(f"{path}: no such folder")
+            raise UsageError(f"{path}: no such folder")
         if path.is_file():
-            raise GitError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
+            raise UsageError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
         self.prompts_path = path / prompts_dir if (path / prompts_dir).is_dir() else path
+        # The folder holding `prompts/` and its siblings (`datasets/`, the user's modules).
+        self.root = self.prompts_path.parent if self.prompts_path != path else path
         self._git: Git | None = None
         self._looked_for_git = False
         self._trees: dict[str, list[tuple[str, str, str]]] = {}  # commit -> files (immutable)
@@ -136,6 +138,24 @@ class PromptRepo:
     def resolve(self, ref: str) -> str:
         """The commit id a ref names; GitError naming the ref when there is none."""
         return self.git.resolve(ref)
+
+    def merge_base(self, one: str, other: str) -> str:
+        """The best common ancestor of two refs (where a branch left the other)."""
+        self.resolve(one), self.resolve(other)  # an unknown ref: the message that says why
+        return self.git.run("merge-base", one, other).decode().strip()
+
+    def default_branch(self) -> str:
+        """The ref of the default branch: origin's HEAD, else origin/main, main, master."""
+        remote_head = self.git.symbolic_ref("refs/remotes/origin/HEAD", short=True)
+        if remote_head:
+            return remote_head
+        for candidate in ("origin/main", "origin/master", "main", "master"):
+            try:
+                self.resolve(candidate)
+            except GitError:
+                continue
+            return candidate
+        raise GitError("no default branch found (origin/HEAD, main or master): pass --base REF")
 
     def has_commits(self) -> bool:
         return self.is_git and self.git.has_commits()
@@ -222,6 +242,31 @@ class PromptRepo:
             relative = path[len(prefix) + 1 :] if prefix else path
             files.append((relative, path, blob))
         return files
+
+    def sibling_files(
+        self, folder: str, suffixes: tuple[str, ...], ref: str | None = WORKTREE
+    ) -> list[tuple[str, str, bytes]]:
+        """(path below `folder`, display path, bytes) of the files in `root/folder` at `ref`:
+        the same working-tree-or-commit reading as prompts, for datasets and the like."""
+        base = self.root / folder
+        if ref is None:
+            if not base.is_dir():
+                return []
+            files = []
+            for file in sorted(base.rglob("*")):
+                relative = file.relative_to(base).as_posix()
+                if file.is_file() and relative.endswith(suffixes) and not relative.startswith("."):
+                    files.append((relative, self._relative_display(file), file.read_bytes()))
+            return files
+        commit = self.resolve(ref)
+        prefix = base.relative_to(self.require_git()).as_posix()
+        listed = [
+            (path[len(prefix) + 1 :], path, blob)
+            for path, blob in self.git.tree_files(commit, prefix)
+            if path.endswith(suffixes)
+        ]
+        blobs = self.read_blobs(blob for _, _, blob in listed)
+        return [(relative, path, blobs[blob]) for relative, path, blob in listed]
 
     # -- loading --------------------------------------------------------------------------
 

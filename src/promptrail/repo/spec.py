@@ -1,7 +1,9 @@
 """The shapes of a prompt file and of a published version, and the content hash.
 
 Content is `type` + `prompt`/`messages` + `config`; its hash identifies a version.
-Labels, tags and description are metadata and never change the hash.
+Labels, tags and description are metadata and never change the hash; nor does `evals:`
+(which datasets and evaluators check a prompt), so adding a check needs no new version.
+A dataset file (`datasets/<name>.yaml`) is described here too; `repo/datasets.py` loads it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ TOP_LEVEL_KEYS = (
     "labels",
     "tags",
     "description",
+    "evals",
 )
+DATASET_KEYS = ("description", "items")
+ITEM_KEYS = ("id", "input", "expected", "metadata")
 
 
 def is_valid_name(name: str) -> bool:
@@ -82,6 +87,65 @@ ChatItem = Annotated[
 ]
 
 
+class GateRule(BaseModel):
+    """A threshold on one evaluator's aggregate: `{min: 0.9}` and/or `{max: 0.2}`.
+
+    `max_drop` is for `eval --base`: the largest significant drop against the base version
+    that still passes (default 0); `cost_per_call` and `latency_ms` (GATE_CEILINGS) name
+    no evaluator but a ceiling per call (`{max: ...}`). See eval/prgate.py.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | None = None
+    max: float | None = None
+    max_drop: Annotated[float, Field(ge=0)] | None = None
+
+
+GATE_CEILINGS = ("cost_per_call", "latency_ms")
+
+
+class EvalBlock(BaseModel):
+    """One entry of a prompt's `evals:`: a dataset, its evaluators and the gate.
+
+    Evaluator entries stay plain mappings here (each needs `type`); their own fields are
+    checked by `promptrail.eval.evaluators`, which knows every type.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Annotated[str, Field(pattern=NAME_PATTERN)]
+    evaluators: list[dict[str, Any]] = Field(default_factory=list)
+    run_evaluators: list[dict[str, Any]] = Field(default_factory=list)
+    gate: dict[str, GateRule] = Field(default_factory=dict)
+    task: str | None = None  # `module:function` evaluated instead of the bare prompt
+    samples: Annotated[StrictInt, Field(ge=1, le=100)] = 1
+
+
+class DatasetItem(BaseModel):
+    """One item of a dataset, as written in `datasets/<name>.yaml` (or one `.jsonl` line)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    input: Any = None  # the prompt's variables (a mapping), or free-form input for a task
+    expected: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        # `id: 1` in YAML is an int; ids are compared as text everywhere else.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class DatasetFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    items: list[DatasetItem] = Field(default_factory=list)
+
+
 class PromptFile(BaseModel):
     """One `prompts/<name>.yaml` file as written by a person."""
 
@@ -95,6 +159,7 @@ class PromptFile(BaseModel):
     labels: list[str] | dict[str, StrictInt] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     description: str | None = None
+    evals: list[EvalBlock] = Field(default_factory=list)  # not content: no version bump
 
     @model_validator(mode="after")
     def _body_matches_type(self) -> PromptFile:

@@ -226,7 +226,9 @@ def check_size(size: int, file: str) -> None:
         )
 
 
-def parse_mapping(data: bytes | str, file: str) -> tuple[dict[str, Any], SourceMap]:
+def parse_mapping(
+    data: bytes | str, file: str, kind: str = "prompt file"
+) -> tuple[dict[str, Any], SourceMap]:
     """Parse one YAML document that must be a mapping; errors carry file and line."""
     check_size(len(data), file)
     text = decode(data, file) if isinstance(data, bytes) else data
@@ -235,7 +237,7 @@ def parse_mapping(data: bytes | str, file: str) -> tuple[dict[str, Any], SourceM
     try:
         node = loader.get_single_node()
         if node is None:
-            raise PromptFileError("the file is empty; a prompt file is a mapping of keys", file, 1)
+            raise PromptFileError(f"the file is empty; a {kind} is a mapping of keys", file, 1)
         document = _construct(loader, node, (), source, {}, _Budget())
     except _DuplicateKey as exc:
         raise PromptFileError(str(exc), file, exc.line) from None
@@ -248,9 +250,9 @@ def parse_mapping(data: bytes | str, file: str) -> tuple[dict[str, Any], SourceM
     finally:
         loader.dispose()
     if not isinstance(document, dict):
-        kind = type(document).__name__ if document is not None else "nothing"
+        found = type(document).__name__ if document is not None else "nothing"
         raise PromptFileError(
-            f"a prompt file must be a mapping of keys (version, prompt, ...), not a {kind}",
+            f"a {kind} must be a mapping of keys, not a {found}",
             file,
             node.start_mark.line + 1,
         )

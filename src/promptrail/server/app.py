@@ -22,11 +22,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from promptrail import __version__
 from promptrail.server import errors, ui
+from promptrail.server.api import eval as eval_api
 from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
+from promptrail.server.api import otlp as otlp_api
 from promptrail.server.cache import Entry, send_entry
 from promptrail.server.settings import Settings
 from promptrail.server.state import Registry
 from promptrail.store import PublishPolicy, Store, migrate, redact_url
+from promptrail.store.ui_rollup import Refresher
 
 ROUTERS = [
     health.router,
@@ -36,6 +39,8 @@ ROUTERS = [
     ingest.router,
     traces.router,
     prices.router,
+    eval_api.router,
+    otlp_api.router,
 ]
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -129,10 +134,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         )
         registry.advance(await run_in_threadpool(store.revision))
         poller = asyncio.create_task(registry.poll())
+        app.state.rollups = Refresher(store)  # the UI's daily totals, kept off the requests
         try:
             yield
         finally:
             poller.cancel()
+            app.state.rollups.stop()
             store.close()
 
     app = RegistryApp(

@@ -21,6 +21,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
+from promptrail.api.eval import (
+    DatasetList,
+    DatasetVersion,
+    DatasetVersionList,
+    RunComparison,
+    RunCreated,
+    RunList,
+    RunResult,
+)
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -35,6 +44,7 @@ from promptrail.errors import InvalidRequest, NotFound, SchemaError, StoreConfli
 from promptrail.store import keys as _keys
 from promptrail.store import publish as _publish
 from promptrail.store import registry as _registry
+from promptrail.store import runs as _runs
 from promptrail.store.registry import bump_revision
 from promptrail.store.tables import REVISION_KEY, registry_meta
 
@@ -204,11 +214,46 @@ class Store:
             self, request, policy or PublishPolicy(), key_id=key_id, checked=checked
         )
 
+    # -- evaluation: datasets and runs ------------------------------------------------------
+
+    def list_datasets(self) -> DatasetList:
+        with self.read() as conn:
+            return _runs.list_datasets(conn)
+
+    def dataset_history(self, name: str) -> DatasetVersionList:
+        with self.read() as conn:
+            return _runs.dataset_history(conn, name)
+
+    def get_dataset(
+        self, name: str, *, version: int | None = None, hash: str | None = None
+    ) -> DatasetVersion:
+        with self.read() as conn:
+            return _runs.get_dataset(conn, name, version=version, hash=hash)
+
+    def create_run(self, run: RunResult, key_id: int | None = None) -> RunCreated:
+        # Runs are not what a GET of a prompt or a key check sees: no revision bump.
+        with self.write(bump=False) as conn:
+            return _runs.create_run(conn, run, key_id)
+
+    def get_run(self, run_id: str) -> RunResult:
+        with self.read() as conn:
+            return _runs.get_run(conn, run_id)
+
+    def list_runs(self, **filters: Any) -> RunList:
+        with self.read() as conn:
+            return _runs.list_runs(conn, **filters)
+
+    def compare_runs(self, base: str, head: str) -> RunComparison:
+        with self.read() as conn:
+            return _runs.compare_runs(conn, base, head)
+
     # -- keys ------------------------------------------------------------------------------
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> KeyCreated:
         with self.write() as conn:
-            return _keys.create(conn, scopes, description)
+            return _keys.create(conn, scopes, description, pair)
 
     def list_keys(self) -> list[KeyInfo]:
         with self.read() as conn:
@@ -218,10 +263,11 @@ class Store:
         with self.write() as conn:
             return _keys.revoke(conn, key_id)
 
-    def authenticate(self, token: str) -> KeyInfo | None:
-        """The key with this secret, revoked or not (None: no such key); marks it used."""
+    def authenticate(self, token: str, public_key: str | None = None) -> KeyInfo | None:
+        """The key with this secret (and this public key, when given), revoked or not
+        (None: no such key); marks it used."""
         with self.read() as conn:
-            info, due = _keys.find(conn, token)
+            info, due = _keys.find(conn, token, public_key)
         if info is not None and due:
             with (
                 self.engine.connect() as conn,

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
 
+from promptrail.api.eval import DatasetUpload
 from promptrail.api.registry import PublishRequest, PublishResult, VersionUpload
 from promptrail.errors import InvalidRequest, StoreConflict, summarize
 from promptrail.store.registry import chunks, now
+from promptrail.store.runs import write_datasets
 from promptrail.store.tables import (
     label_history,
     labels,
@@ -247,11 +249,18 @@ class Changes:
     preview_removals: list[tuple[str, str, int | None, int | None]] = field(default_factory=list)
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_prompts: list[str] = field(default_factory=list)
+    # New dataset contents and the version number each gets (store/runs.py plans them).
+    datasets: list[tuple[DatasetUpload, int]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not (
-            self.versions or self.moves or self.previews or self.preview_removals or self.metadata
+            self.versions
+            or self.moves
+            or self.previews
+            or self.preview_removals
+            or self.metadata
+            or self.datasets
         )
 
     def result(self) -> PublishResult:
@@ -269,6 +278,7 @@ class Changes:
             created=[{"name": u.name, "version": u.version, "hash": u.hash} for u in self.versions],
             moved=moved,
             metadata=sorted(self.metadata),
+            datasets=[{"name": d.name, "version": v, "hash": d.hash} for d, v in self.datasets],
         )
 
     def write(self, conn: Connection, request: PublishRequest, key_id: int | None) -> int:
@@ -316,6 +326,7 @@ class Changes:
             )
         self._write_labels(conn, at)
         self._write_previews(conn, request, publish_id, at)
+        write_datasets(conn, self.datasets, publish_id, at, src.commit)
         history = [(n, lb, a, b, False) for n, lb, a, b in self.moves]
         history += [(n, lb, a, b, True) for n, lb, a, b, _, _ in self.previews]
         history += [(n, lb, a, None, True) for n, lb, a, _ in self.preview_removals]

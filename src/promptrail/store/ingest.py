@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from promptrail.api.tracing import (
@@ -30,144 +28,11 @@ from promptrail.api.tracing import (
     ScoreBody,
     TraceBody,
 )
+from promptrail.store.bulk import insert_missing, json_text, upsert
 from promptrail.store.pricing import PriceTable
 from promptrail.store.tracing import observations, scores, trace_tags, traces
 
-
-def _insert(conn: Connection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
-# Bulk writes go straight to the driver's executemany with a statement compiled once:
-# SQLAlchemy's per-row parameter processing costs more than the database's work here.
-_COMPILED: dict[tuple[Any, ...], tuple[str, tuple[str, ...] | None]] = {}
-
-
-def _sqlite_time(value: datetime | None) -> str | None:
-    """SQLAlchemy's SQLite storage format (UTC, no offset), so reads parse it back."""
-    if value is None:
-        return None
-    return value.isoformat(" ", "microseconds")[:26]  # already UTC (see _utc)
-
-
-def _converters(dialect: str, table: Table, names: Iterable[str]) -> list[tuple[str, Any]]:
-    out = []
-    for name in names:
-        kind = type(table.c[name].type).__name__
-        if kind == "JSON":
-            out.append((name, _json))
-        elif kind == "DateTime" and dialect == "sqlite":
-            out.append((name, _sqlite_time))
-    return out
-
-
-def _execute_many(
-    conn: Connection, key: tuple[Any, ...], build: Any, table: Table, rows: list[dict[str, Any]]
-) -> None:
-    dialect = conn.dialect.name
-    cache_key = (dialect, *key)
-    found = _COMPILED.get(cache_key)
-    if found is None:
-        compiled = build().compile(dialect=conn.dialect)
-        order = tuple(compiled.positiontup) if compiled.positional else None
-        found = _COMPILED[cache_key] = (str(compiled), order)
-    sql, order = found
-    # The rows are the batch's own: converted in place, column by column.
-    for name, fn in _converters(dialect, table, rows[0]):
-        for row in rows:
-            row[name] = fn(row[name])
-    if dialect == "postgresql":
-        _postgres_copy(conn, sql, table, rows)
-        return
-    if order:
-        getter = itemgetter(*order)
-        params: Any = (
-            [getter(row) for row in rows] if len(order) > 1 else [(getter(row),) for row in rows]
-        )
-    else:
-        params = rows
-    conn.exec_driver_sql(sql, params)
-
-
-def _postgres_copy(conn: Connection, sql: str, table: Table, rows: list[dict[str, Any]]) -> None:
-    """COPY the rows into a temporary twin of the table, then one INSERT ... SELECT with
-    the same ON CONFLICT clause: several times faster than psycopg's executemany."""
-    quote = conn.dialect.identifier_preparer.quote
-    columns = list(rows[0])
-    names = ", ".join(quote(c) for c in columns)
-    twin = quote(f"_ingest_{table.name}")
-    tail = sql[sql.index(" ON CONFLICT ") :]
-    driver = conn.connection.driver_connection
-    with driver.cursor() as cursor:  # type: ignore[union-attr]
-        # Lives as long as the pooled connection; emptied at each commit.
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {twin} ON COMMIT DELETE ROWS "
-            f"AS TABLE {quote(table.name)} WITH NO DATA"
-        )
-        with cursor.copy(f"COPY {twin} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
-        cursor.execute(
-            f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {twin}{tail}"
-        )
-        cursor.execute(f"DELETE FROM {twin}")
-
-
-def upsert(
-    conn: Connection,
-    table: Table,
-    rows: list[dict[str, Any]],
-    *,
-    keys: tuple[str, ...] = ("id",),
-    replace: Iterable[str] = (),
-    keep: Iterable[str] = ("created_at",),
-) -> None:
-    """Insert `rows`, or merge them into the rows with the same key: a non-null value wins,
-    except columns in `replace` (always overwritten) and `keep` (never touched).
-    Every row has the same columns."""
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    replace, keep = tuple(replace), tuple(keep)
-
-    def build() -> Any:
-        stmt = _insert(conn, table).values({name: bindparam(name) for name in columns})
-        skip = set(keys) | set(keep)
-        set_ = {
-            name: stmt.excluded[name]
-            if name in replace
-            else func.coalesce(stmt.excluded[name], table.c[name])
-            for name in columns
-            if name not in skip
-        }
-        return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
-
-    _execute_many(conn, ("upsert", table.name, columns, keys, replace, keep), build, table, rows)
-
-
-def insert_missing(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...] = ("id",)
-) -> None:
-    if not rows:
-        return
-    columns = tuple(rows[0])
-
-    def build() -> Any:
-        stmt = _insert(conn, table).values({name: bindparam(name) for name in columns})
-        return stmt.on_conflict_do_nothing(index_elements=list(keys))
-
-    _execute_many(conn, ("missing", table.name, columns, keys), build, table, rows)
-
-
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else _ENCODE(value)
+_json = json_text
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -285,6 +150,7 @@ class Batch:
             "prompt_version": prompt.version if prompt else None,
             "prompt_label": prompt.label if prompt else None,
             "prompt_hash": prompt.hash if prompt else None,
+            "prompt_resolved": getattr(prompt, "resolved", None),  # checked for OTLP spans
             "created_at": self.now,
         }
         if create:
@@ -377,13 +243,19 @@ class Outcome:
 
     successes: list[dict[str, Any]] = field(default_factory=list)
     errors: list[EventError] = field(default_factory=list)
+    count_only: bool = False  # version 2 answers {"stored": n, "errors": [...]}
 
     def to_json(self) -> bytes:
-        body = {"successes": self.successes, "errors": [e.model_dump() for e in self.errors]}
+        errors = [e.model_dump() for e in self.errors]
+        body: dict[str, Any] = {"errors": errors}
+        if self.count_only:
+            body["stored"] = len(self.successes)
+        else:
+            body["successes"] = self.successes
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _error(
+def event_error(
     event_id: str | None, message: str, status: int = 400, code: str = "invalid"
 ) -> EventError:
     return EventError(id=event_id, status=status, error=code, message=message)
@@ -401,7 +273,7 @@ def parse_events(raw_events: list[Any]) -> tuple[Outcome, list[Any]]:
         try:
             event = EVENT_ADAPTER.validate_python(raw)
         except ValidationError as exc:
-            result.errors.append(_error(event_id, _describe(exc)))
+            result.errors.append(event_error(event_id, describe(exc)))
             continue
         if event.id not in seen:
             seen.add(event.id)
@@ -437,7 +309,7 @@ def add_events(batch: Batch, events: list[Any]) -> None:
             batch.add_score(event.body, event.id)
 
 
-def _describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors()[:5]:
         where = ".".join(str(p) for p in error["loc"]) or "event"
@@ -485,7 +357,7 @@ def store_valid(engine: Engine, prices: PriceTable, result: Outcome, events: lis
         if failed:
             result.successes = [ok for ok in result.successes if ok["id"] not in failed]
             result.errors += [
-                _error(eid, message, 422, "unstorable") for eid, message in failed.items()
+                event_error(eid, message, 422, "unstorable") for eid, message in failed.items()
             ]
     return result
 

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, delete, select
 
 from promptrail.api.tracing import ModelPriceCreate
 from promptrail.errors import InvalidRequest, NotFound
-from promptrail.store.ingest import upsert
+from promptrail.store.bulk import upsert
 from promptrail.store.pricing import Price, compile_pattern
 from promptrail.store.tracing import model_prices
 

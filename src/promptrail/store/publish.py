@@ -22,7 +22,7 @@ from promptrail.api.registry import (
 from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
 from promptrail.errors import InvalidRequest, summarize
 from promptrail.repo.spec import LABEL_RE, content_hash, content_of, is_valid_name
-from promptrail.store import registry
+from promptrail.store import registry, runs
 from promptrail.store.changes import Current
 
 if TYPE_CHECKING:
@@ -116,6 +116,13 @@ def check(request: PublishRequest, policy: PublishPolicy) -> Checked:
     for name, pinned in request.expect_versions.items():
         if not is_valid_name(name) or any(not 1 <= v <= MAX_VERSION for v in pinned):
             refuse(f"expect_versions: invalid entry for {name!r}", name=name)
+
+    dataset_names: set[str] = set()
+    for upload in request.datasets:
+        problems.extend(runs.check_dataset(upload))
+        if upload.name in dataset_names:
+            refuse(f"dataset {upload.name!r} is uploaded twice in one publish", dataset=upload.name)
+        dataset_names.add(upload.name)
 
     preview_moves = [m for m in request.labels if policy.is_preview(m.label)]
     preview = bool(preview_moves) and len(preview_moves) == len(request.labels)
@@ -213,6 +220,8 @@ def apply(
     with store.write(bump=False) as conn:
         current = Current.load(conn, checked)
         changes = current.diff(checked)
+        if request.datasets:  # (a store on an older schema has no dataset table yet)
+            changes.datasets = runs.plan_datasets(conn, request.datasets)
         if changes.empty:
             return PublishResult(publish_id=None, unchanged=True, revision=registry.revision(conn))
         result = changes.result()

@@ -22,6 +22,7 @@ from promptrail.api.registry import (
 )
 from promptrail.constants import LATEST, PREVIEW_PREFIX, PRODUCTION
 from promptrail.errors import NotFound
+from promptrail.store.evaluation import dataset_versions as datasets_t
 from promptrail.store.tables import REVISION_KEY, registry_meta
 from promptrail.store.tables import label_history as history_t
 from promptrail.store.tables import labels as labels_t
@@ -301,10 +302,18 @@ def state(
             found = entry(row.name)
             found.labels[row.label] = row.version
             found.previews[row.label] = PreviewState(version=row.version, hash=row.hash)
+    datasets: dict[str, list[str]] = {}
+    for row in conn.execute(
+        select(datasets_t.c.name, datasets_t.c.hash).order_by(
+            datasets_t.c.name, datasets_t.c.version
+        )
+    ):
+        datasets.setdefault(row.name, []).append(row.hash)
     return RegistryState(
         prompts=dict(sorted(prompts.items())),
         protected_labels=list(protected_labels if protected_labels is not None else [PRODUCTION]),
         preview_prefix=preview_prefix,
+        datasets=datasets,
     )
 
 

@@ -150,6 +150,7 @@ api_keys = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("prefix", String(16), nullable=False),
     Column("hash", HASH, nullable=False, unique=True),  # sha256 hex of the whole key
+    Column("public_key", String(64), unique=True),  # a pair's public half, in clear
     Column("scopes", JSON, nullable=False),
     Column("description", Text),
     Column("created_at", Timestamp, nullable=False),

@@ -98,10 +98,13 @@ observations = Table(
     Column("prompt_version", Integer),
     Column("prompt_label", LABEL),
     Column("prompt_hash", String(64)),
+    Column("prompt_resolved", Boolean),  # False: an OTLP span named a version not held
     Column("created_at", Timestamp, nullable=False),
     Index("ix_observations_trace_id_start_time", "trace_id", "start_time"),
     Index("ix_observations_type_start_time", "type", "start_time"),
     Index("ix_observations_prompt", "prompt_name", "prompt_version", "start_time"),
+    # "traces that used prompt P (version V)" from the index alone (migration 0008)
+    Index("ix_observations_prompt_trace_id", "prompt_name", "prompt_version", "trace_id"),
 )
 
 scores = Table(

@@ -8,11 +8,14 @@ totals, summed from the raw rows, to the stored days it covers.
 A stored day stays right because triggers (migration 0003) note in `ui_dirty_days` any
 day before today that a write touches (a late batch, an update that ends yesterday's
 generation, a backfill, a score added to last week's trace); the next read computes those
-days again. Writes of today's rows do not run the triggers' bodies.
+days again. Writes of today's rows do not run the triggers' bodies. The computing runs
+on a `Refresher` thread, never in a page's request: a page reads what is stored.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -40,7 +43,18 @@ from promptrail.store.ui_sums import (
     today,
 )
 
-__all__ = ["daily", "latency_percentiles", "models_by_day", "refresh", "today", "totals"]
+__all__ = [
+    "Refresher",
+    "daily",
+    "latency_percentiles",
+    "models_by_day",
+    "pending_days",
+    "refresh",
+    "today",
+    "totals",
+]
+
+log = logging.getLogger("promptrail.server")
 
 
 # -- keeping the stored days current -----------------------------------------------------------
@@ -103,6 +117,54 @@ def _compute(store: Store, run: list[date]) -> None:
             conn.execute(insert(days_t), day_rows)
     except IntegrityError:
         pass  # another server process stored these days at the same moment
+
+
+class Refresher:
+    """Keeps the stored days current on a thread of its own, never in a request.
+
+    Started with the server (one per process; two processes computing one day at once
+    is harmless, see `_compute`). Every INTERVAL seconds, or when a page asks (`wake`),
+    it computes the days of the last MAX_DAYS that are missing or marked. After a bulk
+    load the first pages show the days summed so far and say how many are pending.
+    """
+
+    INTERVAL = 5.0
+    MAX_DAYS = 90  # the longest range a page shows (server/ui/common.py RANGES)
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="promptrail-rollup", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                refresh(self.store, today() - timedelta(days=self.MAX_DAYS - 1))
+            except Exception:  # the database went away, a migration is running...
+                log.warning("promptrail: daily totals not refreshed", exc_info=True)
+            self._wake.wait(self.INTERVAL)
+            self._wake.clear()
+
+
+def pending_days(conn: Connection, first: date) -> int:
+    """Days from `first` to the live ones whose stored totals are missing or out of date."""
+    end = live_start()
+    if first >= end:
+        return 0
+    keys = [(first + timedelta(days=i)).isoformat() for i in range((end - first).days)]
+    done = set(conn.execute(select(days_t.c.day).where(days_t.c.day.in_(keys))).scalars())
+    marked = set(conn.execute(select(dirty_days.c.day).where(dirty_days.c.day.in_(keys))).scalars())
+    return sum(1 for key in keys if key not in done or key in marked)
 
 
 # -- reading: stored days plus today ------------------------------------------------------------

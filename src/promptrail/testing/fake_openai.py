@@ -1,10 +1,13 @@
-"""A local stand-in for OpenAI's chat completions API, for tests, examples and the demo.
+"""A local stand-in for OpenAI's chat completions and Responses APIs, for tests, examples and
+the demo.
 
 It speaks enough of the real HTTP API for the official `openai` package to work against
 it unchanged: `POST /v1/chat/completions` with JSON or SSE streaming (`stream: true`,
 with the usage chunk when `stream_options.include_usage`), token usage, and structured
-output (`response_format` of type `json_schema` or `json_object`). Replies are
-deterministic functions of the request, so tests can assert on them:
+output (`response_format` of type `json_schema` or `json_object`); `POST /v1/responses`
+with JSON or SSE streaming (the Responses API's typed events, ending in
+`response.completed` with usage). Replies are deterministic functions of the request, so
+tests can assert on them:
 
 - with a JSON schema, an object that satisfies it, enums chosen by keywords in the
   last user message (see QUEUE_WORDS) and strings summarizing it;
@@ -12,7 +15,13 @@ deterministic functions of the request, so tests can assert on them:
 - otherwise a short reply that quotes the start of the last user message.
 
 The model name `fail` answers 400 and `overloaded` 503, to exercise error paths.
-Run it alone with `python -m promptrail.testing.fake_openai --port 8711`.
+Tests can also inject, on a running server: `latency` (seconds before each answer),
+`fail_next(n, status, retry_after=...)` (the next n requests fail, 429 with a
+`Retry-After` header for rate limits), `fail_when(text, status)` (every request whose
+last user message contains `text`), `reply_when(text, content)` (a fixed answer, e.g. a
+judge's verdict or one no evaluator accepts), and `malformed_when(text)` (a 200 whose
+body is not a chat completion).
+Run it alone with `python -m promptrail.testing.fake_openai --port 8711 [--latency 0.05]`.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -171,8 +181,81 @@ def chunks(body: dict[str, Any], reply: str) -> list[dict[str, Any]]:
     return out
 
 
+def as_messages(body: dict[str, Any]) -> dict[str, Any]:
+    """A Responses API request (`input`: text or messages) as a chat request, to reply."""
+    given = body.get("input")
+    if isinstance(given, str):
+        messages = [{"role": "user", "content": given}]
+    else:
+        messages = [m for m in given or [] if isinstance(m, dict)]
+    return {**body, "messages": messages}
+
+
+def response(body: dict[str, Any], reply: str, status: str = "completed") -> dict[str, Any]:
+    """A Responses API `response` object."""
+    chat = as_messages(body)
+    usage = _usage(json.dumps(chat["messages"]), reply)
+    return {
+        "id": "resp_" + hashlib.sha256(reply.encode()).hexdigest()[:24],
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": _served_model(body),
+        "instructions": body.get("instructions"),
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_fake",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": reply, "annotations": []}],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": usage["prompt_tokens"],
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": usage["completion_tokens"],
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": usage["total_tokens"],
+        },
+    }
+
+
+def response_events(body: dict[str, Any], reply: str) -> list[tuple[str, dict[str, Any]]]:
+    """The SSE events of a streamed Responses API reply, as (event name, data)."""
+    final = response(body, reply)
+    started = {**final, "status": "in_progress", "output": [], "usage": None}
+    item = {**final["output"][0], "status": "in_progress", "content": []}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    words = reply.split(" ")
+    pieces = [" ".join(words[i : i + 3]) + " " for i in range(0, len(words), 3)]
+    pieces[-1] = pieces[-1].rstrip(" ")
+    at = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **at, "part": part},
+    ]
+    events += [
+        {"type": "response.output_text.delta", **at, "delta": piece, "logprobs": []}
+        for piece in pieces
+    ]
+    events += [
+        {"type": "response.output_text.done", **at, "text": reply, "logprobs": []},
+        {"type": "response.content_part.done", **at, "part": {**part, "text": reply}},
+        {"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]},
+        {"type": "response.completed", "response": final},
+    ]
+    return [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(events)]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
@@ -191,10 +274,22 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, {"error": {"message": "invalid JSON", "type": "invalid_request"}})
             return
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        path = self.path.rstrip("/")
+        if not path.endswith(("/chat/completions", "/responses")):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
-        self.server.requests.append(body)
+        with self.server.lock:
+            self.server.requests.append(body)
+            self.server.times.append(time.monotonic())
+            failure = self.server.next_failure(body)
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"retry-after": f"{retry_after:g}"} if retry_after is not None else {}
+            kind = "rate_limit_exceeded" if status == 429 else "server_error"
+            self._json(status, {"error": {"message": f"injected {status}", "type": kind}}, headers)
+            return
         model = body.get("model")
         if model == "fail":
             self._json(400, {"error": {"message": "model `fail` always fails", "type": "invalid"}})
@@ -202,21 +297,37 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "overloaded":
             self._json(503, {"error": {"message": "overloaded", "type": "server_error"}})
             return
-        reply = reply_for(body)
+        raw = self.server.raw_reply(body)
+        if raw is not None:
+            self._json(200, raw)
+            return
+        if path.endswith("/responses"):
+            reply = self.server.scripted_reply(body) or reply_for(as_messages(body))
+            if body.get("stream"):
+                self._stream(response_events(body, reply))
+            else:
+                self._json(200, response(body, reply))
+            return
+        reply = self.server.scripted_reply(body) or reply_for(body)
         if body.get("stream"):
             self._stream(chunks(body, reply))
         else:
             self._json(200, completion(body, reply))
 
-    def _json(self, status: int, data: dict[str, Any]) -> None:
+    def _json(
+        self, status: int, data: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         payload = json.dumps(data).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
 
-    def _stream(self, items: list[dict[str, Any]]) -> None:
+    def _stream(self, items: list[Any]) -> None:
+        """Server-sent events: each item a data object, or (event name, data object)."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -225,27 +336,104 @@ class _Handler(BaseHTTPRequestHandler):
         for i, item in enumerate(items):
             if i and self.server.chunk_delay:
                 time.sleep(self.server.chunk_delay)
-            self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
+            if isinstance(item, tuple):
+                self.wfile.write(f"event: {item[0]}\ndata: {json.dumps(item[1])}\n\n".encode())
+            else:
+                self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
             self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
+        if not (items and isinstance(items[0], tuple)):  # named events end with the last one
+            self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a benchmark opens dozens of connections at once
     requests: list[dict[str, Any]]
     chunk_delay: float
+
+    def setup_faults(self) -> None:
+        self.lock = threading.Lock()
+        self.times: list[float] = []  # when each request arrived (time.monotonic)
+        self.latency = 0.0
+        self.failures: list[tuple[int, float | None]] = []  # the next requests' answers
+        self.fail_rules: list[tuple[str, int]] = []
+        self.reply_rules: list[tuple[str, str | Callable[[str], str]]] = []
+        self.raw_rules: list[tuple[str, dict[str, Any]]] = []
+
+    def next_failure(self, body: dict[str, Any]) -> tuple[int, float | None] | None:
+        if self.failures:
+            return self.failures.pop(0)
+        text = _last_user(body.get("messages") or [])
+        for needle, status in self.fail_rules:
+            if needle in text:
+                return status, None
+        return None
+
+    def raw_reply(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        text = _last_user(body.get("messages") or [])
+        return next((raw for needle, raw in self.raw_rules if needle in text), None)
+
+    def scripted_reply(self, body: dict[str, Any]) -> str | None:
+        text = _last_user(body.get("messages") or [])
+        for needle, content in self.reply_rules:
+            if needle in text:
+                return content(text) if callable(content) else content
+        return None
 
 
 class FakeOpenAI:
     """The fake server in a background thread: `with FakeOpenAI() as fake: fake.url`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, chunk_delay: float = 0.0):
-        self._server = _Server((host, port), _Handler)
+    handler: type[BaseHTTPRequestHandler] = _Handler  # the routes (FakeAnthropic has others)
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        chunk_delay: float = 0.0,
+        latency: float = 0.0,
+    ):
+        self._server = _Server((host, port), self.handler)
         self._server.requests = []
         self._server.chunk_delay = chunk_delay
+        self._server.setup_faults()
+        self._server.latency = latency
         self._thread: threading.Thread | None = None
+
+    @property
+    def latency(self) -> float:
+        return self._server.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._server.latency = seconds
+
+    @property
+    def request_times(self) -> list[float]:
+        """When each request arrived (time.monotonic), in order."""
+        return self._server.times
+
+    def fail_next(self, count: int, status: int = 429, retry_after: float | None = None) -> None:
+        """The next `count` requests answer `status` (with `Retry-After` when given)."""
+        with self._server.lock:
+            self._server.failures.extend([(status, retry_after)] * count)
+
+    def fail_when(self, text: str, status: int = 500) -> None:
+        """Every request whose last user message contains `text` answers `status`."""
+        self._server.fail_rules.append((text, status))
+
+    def malformed_when(self, text: str, body: dict[str, Any] | None = None) -> None:
+        """Requests whose last user message contains `text` get a 200 whose JSON body is
+        not a chat completion (`{"result": "ok"}` unless given)."""
+        self._server.raw_rules.append((text, body if body is not None else {"result": "ok"}))
+
+    def reply_when(self, text: str, content: str | Callable[[str], str]) -> None:
+        """Requests whose last user message contains `text` get `content` as the answer
+        (or what `content(message)` returns: a noisy model, say)."""
+        self._server.reply_rules.append((text, content))
 
     @property
     def url(self) -> str:
@@ -281,8 +469,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8711)
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between chunks")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
-    fake = FakeOpenAI(args.host, args.port, chunk_delay=args.chunk_delay)
+    fake = FakeOpenAI(args.host, args.port, chunk_delay=args.chunk_delay, latency=args.latency)
     print(f"fake OpenAI API on {fake.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         fake._server.serve_forever()

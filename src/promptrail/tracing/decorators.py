@@ -2,7 +2,8 @@
 
 The wrappers are the hot path: look up the tracer, create one Observation (a few slot
 stores and two clock reads), set the contextvar, call, reset, append to the queue.
-Arguments and return values are kept as they are; they become JSON on the export thread.
+Arguments and return values are captured as they are at that moment: immutable scalars by
+reference, anything else as JSON text (see `serialize.capture`).
 Generators are stepped one item at a time with the observation current only while the
 generator body runs, so code between two `next()` calls is not attributed to it.
 """
@@ -17,16 +18,23 @@ from typing import Any, Literal, TypeVar, overload
 
 from promptrail.tracing import tracer as _tracer_mod
 from promptrail.tracing.context import current
-from promptrail.tracing.observation import Call, Observation
+from promptrail.tracing.observation import Observation
+from promptrail.tracing.serialize import capture, capture_call
 
 F = TypeVar("F", bound=Callable[..., Any])
 ObservationType = Literal["span", "generation"]
+
+
+def capture_result(obs: Observation, result: Any) -> Any:
+    """The return value as it is now: JSON text unless it is an immutable scalar."""
+    return capture(result, obs.trace.tracer.max_field_chars)
 
 
 def _fail(obs: Observation, exc: BaseException) -> None:
     if isinstance(exc, Exception):
         obs.record_exception(exc)
     elif not isinstance(exc, GeneratorExit):  # cancelled, interrupted: not the code's fault
+        obs.has_extra = True
         obs.level = "WARNING"
         obs.status_message = type(exc).__name__
     obs.end()
@@ -76,7 +84,7 @@ def observe(
         raise ValueError(f"as_type must be 'span' or 'generation', not {as_type!r}")
 
     def decorate(fn: F) -> F:
-        label = name or getattr(fn, "__name__", "call")
+        label = name or str(getattr(fn, "__name__", "call"))
         start = _starter(label, as_type, _param_names(fn) if capture_input else (), capture_input)
         if inspect.isasyncgenfunction(fn):
             wrapper = _async_gen_wrapper(fn, start, capture_output)
@@ -101,7 +109,7 @@ def _starter(name: str, type_: str, params: tuple[str, ...], capture_input: bool
         tracer = _tracer_mod.active or _tracer_mod.get_tracer()
         if not tracer.enabled:
             return None
-        call = Call(params, args, kwargs) if capture_input else None
+        call = capture_call(params, args, kwargs, tracer.max_field_chars) if capture_input else None
         return Observation(tracer, current.get(), name, type_, call)
 
     return start
@@ -121,7 +129,7 @@ def _sync_wrapper(fn: Callable[..., Any], start: Starter, capture: bool) -> Call
         finally:
             current.reset(token)
         if capture:
-            obs.output = result
+            obs.output = capture_result(obs, result)
         obs.end()
         return result
 
@@ -142,7 +150,7 @@ def _async_wrapper(fn: Callable[..., Any], start: Starter, capture: bool) -> Cal
         finally:
             current.reset(token)
         if capture:
-            obs.output = result
+            obs.output = capture_result(obs, result)
         obs.end()
         return result
 
@@ -191,18 +199,19 @@ class _Stream:
         if self.first:
             self.first = False
             if self.obs.type == "generation":  # time to first token
+                self.obs.has_extra = True
                 self.obs.completion_start_ns = time_ns()
         if self.items is not None:
             self.items.append(item)
 
     def failed(self, exc: BaseException) -> None:
         if self.items:  # what was produced before the error or the early close
-            self.obs.output = _collected(self.items, None)
+            self.obs.output = capture_result(self.obs, _collected(self.items, None))
         _fail(self.obs, exc)
 
     def done(self, result: Any) -> None:
         if self.items is not None:
-            self.obs.output = _collected(self.items, result)
+            self.obs.output = capture_result(self.obs, _collected(self.items, result))
         self.obs.end()
 
 

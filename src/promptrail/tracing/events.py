@@ -1,6 +1,8 @@
 """Recorded objects -> ingest events (the wire format in docs/tracing.md), on the export thread.
 
-This is where raw values become JSON: call arguments get their parameter names, usage
+The readable format of version 1, for the JSONL and memory exporters and for exporters
+of one's own (the HTTP exporter sends the compact version 2, `wire.py`). Captured values
+are parsed back, call arguments get their parameter names, usage
 objects from OpenAI or Anthropic become `{input, output, total, cached, reasoning}`, a
 prompt object becomes `{name, version, label, hash}`, and the `mask` hook runs on every
 input, output and metadata before anything leaves the process.
@@ -9,14 +11,15 @@ input, output and metadata before anything leaves the process.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from promptrail.tracing.context import span_hex, trace_hex
-from promptrail.tracing.observation import Call, Observation, Score, Trace
-from promptrail.tracing.serialize import to_jsonable
+from promptrail.tracing.observation import Observation, Score, Trace
+from promptrail.tracing.serialize import Call, Encoded, to_jsonable
 
 log = logging.getLogger("promptrail.tracing")
 
@@ -51,15 +54,19 @@ class EventBuilder:
                 if isinstance(item, Observation):
                     events.append(self._envelope("observation-create", self.observation(item)))
                     trace = item.trace
-                    if trace.root is item:
+                    if trace.root is item and not (trace.joined and trace.attrs is None):
                         events.append(self._envelope("trace-create", self.trace(trace)))
                 elif isinstance(item, Trace):
                     events.append(self._envelope("trace-create", self.trace(item)))
                 elif isinstance(item, Score):
                     events.append(self._envelope("score-create", self.score(item)))
             except Exception:
-                log.warning("promptrail: could not convert %r; skipped", item, exc_info=True)
+                self.log_skipped(item)
         return events
+
+    @staticmethod
+    def log_skipped(item: Any) -> None:
+        log.warning("promptrail: could not convert %r; skipped", item, exc_info=True)
 
     @staticmethod
     def _envelope(type_: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -71,8 +78,7 @@ class EventBuilder:
         """JSON-ready and masked; a failing mask hides the value rather than leaking it."""
         if value is None:
             return None
-        if isinstance(value, Call):
-            value = call_input(value)
+        value = decoded(value)
         value = to_jsonable(value, self.max_chars)
         if self.mask is not None:
             try:
@@ -114,13 +120,14 @@ class EventBuilder:
     def trace(self, trace: Trace) -> dict[str, Any]:
         root = trace.root
         attrs = trace.attrs or {}
-        body: dict[str, Any] = {
-            "id": trace_hex(trace.id),
-            "name": str(attrs.get("name") or root.name),
-            "start_time": iso(root.start_ns),
-        }
-        if root.end_ns:
-            body["end_time"] = iso(root.end_ns)
+        body: dict[str, Any] = {"id": trace_hex(trace.id)}
+        if not trace.joined:  # a joined trace's name and times are its first process's
+            body["name"] = str(attrs.get("name") or root.name)
+            body["start_time"] = iso(root.start_ns)
+            if root.end_ns:
+                body["end_time"] = iso(root.end_ns)
+        elif attrs.get("name"):
+            body["name"] = str(attrs["name"])
         for key in ("user_id", "session_id", "release", "environment"):
             _put(body, key, None if attrs.get(key) is None else str(attrs[key]))
         body.setdefault("release", self.release)
@@ -133,8 +140,9 @@ class EventBuilder:
             body["tags"] = [str(t) for t in attrs["tags"]]
         _put(body, "metadata", self.data(attrs.get("metadata")))
         # A trace shows its root's input and output unless it was given its own.
-        _put(body, "input", self.data(attrs.get("input", root.input)))
-        _put(body, "output", self.data(attrs.get("output", root.output)))
+        _put(body, "input", self.data(attrs.get("input", None if trace.joined else root.input)))
+        output = attrs.get("output", None if trace.joined else root.output)
+        _put(body, "output", self.data(output))
         if attrs.get("public") is not None:
             body["public"] = bool(attrs["public"])
         return body
@@ -160,17 +168,16 @@ def _put(body: dict[str, Any], key: str, value: Any) -> None:
         body[key] = value
 
 
-def call_input(call: Call) -> dict[str, Any]:
-    """Positional arguments by parameter name (self/cls left out), extra ones under `args`."""
-    out: dict[str, Any] = {}
-    params = call.params
-    for name, value in zip(params, call.args, strict=False):
-        if name:
-            out[name] = value
-    if len(call.args) > len(params):
-        out["args"] = list(call.args[len(params) :])
-    out.update(call.kwargs)
-    return out
+def decoded(value: Any) -> Any:
+    """A captured value back as Python data (JSON text parsed, call arguments named)."""
+    kind = type(value)
+    if kind is Encoded:
+        return json.loads(value)
+    if kind is Call:
+        return value.as_dict()
+    if kind is dict:  # metadata: a mapping of captured values
+        return {k: decoded(v) for k, v in value.items()}
+    return value
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any] | None:
@@ -179,9 +186,10 @@ def _as_mapping(value: Any) -> Mapping[str, Any] | None:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
-            return dump()
+            dumped = dump()
         except Exception:
             return None
+        return dumped if isinstance(dumped, Mapping) else None
     attrs = getattr(value, "__dict__", None)
     return attrs if isinstance(attrs, dict) else None
 
@@ -263,7 +271,12 @@ def prompt_ref(prompt: Any) -> dict[str, Any] | None:
     """{name, version, label, hash} from a fetched prompt (duck-typed) or a mapping."""
     if prompt is None:
         return None
-    get = prompt.get if isinstance(prompt, Mapping) else (lambda k: getattr(prompt, k, None))
+
+    def get(key: str) -> Any:
+        if isinstance(prompt, Mapping):
+            return prompt.get(key)
+        return getattr(prompt, key, None)
+
     name = get("name")
     if name is None:
         return None

@@ -1,7 +1,9 @@
 """Traces, observations (span, event, generation) and scores as recorded on the caller's thread.
 
-These objects only hold raw values and `time.time_ns()` stamps: turning inputs, outputs,
-usage and prompts into JSON happens later, on the export thread (see `events.py`).
+These objects hold `time.time_ns()` stamps and values as they were when recorded:
+immutable scalars as they are, anything else as JSON text made at once (`capture`), so a
+later mutation does not change the trace and a queued span keeps no argument alive.
+Usage, prompts and the wire format are worked out later, on the export thread.
 Fields that most spans never set (level, metadata, model, usage...) are left unset in
 their slots and read with `getattr(obs, name, None)` there, so a span costs a handful of
 attribute stores.
@@ -14,7 +16,8 @@ from random import getrandbits
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
-from promptrail.tracing.context import current, span_hex, trace_hex
+from promptrail.tracing.context import current, outside_parent, span_hex, trace_hex
+from promptrail.tracing.serialize import capture, capture_items
 
 if TYPE_CHECKING:
     from promptrail.tracing.tracer import Tracer
@@ -26,6 +29,9 @@ TRACE_FIELDS = frozenset(
     {"name", "user_id", "session_id", "tags", "metadata", "release", "environment"}
     | {"input", "output", "public"}
 )
+# Values an application may still change after handing them over: copied as JSON at once.
+# (Metadata stays a dict of such copies, so that later updates can merge into it.)
+CAPTURED = frozenset({"input", "output", "model_parameters"})
 OBSERVATION_FIELDS = frozenset(
     {"name", "input", "output", "metadata", "level", "status_message", "version"}
     | {"model", "model_parameters", "usage", "cost", "prompt", "completion_start_time"}
@@ -35,14 +41,17 @@ OBSERVATION_FIELDS = frozenset(
 class Trace:
     """One end-to-end run; its root observation creates it and its attributes ride along."""
 
-    __slots__ = ("attrs", "id", "root", "sampled", "tracer")
+    __slots__ = ("attrs", "id", "joined", "root", "sampled", "tracer")
 
-    def __init__(self, tracer: Tracer, trace_id: int, root: Observation):
+    def __init__(self, tracer: Tracer, trace_id: int, root: Observation, joined: bool = False):
         self.tracer = tracer
         self.id = trace_id
         self.sampled = (trace_id & 0xFFFFFFFFFFFFFFFF) < tracer._sample_threshold
         self.root = root
         self.attrs: dict[str, Any] | None = None
+        # Started elsewhere (another process, or an OpenTelemetry span): the trace's name
+        # and times are not ours to set.
+        self.joined = joined
 
     @property
     def trace_id(self) -> str:
@@ -61,7 +70,10 @@ class Trace:
                     old = current_attrs.get("tags") or []
                     current_attrs["tags"] = [*old, *(t for t in value if t not in old)]
                 elif key == "metadata" and isinstance(value, dict):
-                    current_attrs["metadata"] = {**(current_attrs.get("metadata") or {}), **value}
+                    new = capture_items(value, self.tracer.max_field_chars)
+                    current_attrs["metadata"] = {**(current_attrs.get("metadata") or {}), **new}
+                elif key in CAPTURED and value is not None:
+                    current_attrs[key] = capture(value, self.tracer.max_field_chars)
                 elif value is not None:
                     current_attrs[key] = value
             # The root already went out with the trace: send the trace again (an upsert).
@@ -69,17 +81,6 @@ class Trace:
                 self.tracer._emit(self)
         except Exception:  # never raise into the application
             log.debug("promptrail: trace update failed", exc_info=True)
-
-
-class Call:
-    """The arguments of a decorated call, kept raw; mapped to parameter names off-thread."""
-
-    __slots__ = ("args", "kwargs", "params")
-
-    def __init__(self, params: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]):
-        self.params = params
-        self.args = args
-        self.kwargs = kwargs
 
 
 class Observation:
@@ -90,6 +91,7 @@ class Observation:
         "completion_start_ns",
         "cost",
         "end_ns",
+        "has_extra",
         "id",
         "input",
         "level",
@@ -113,8 +115,13 @@ class Observation:
     ):
         self.id = getrandbits(64)
         if parent is None:
-            self.trace = Trace(tracer, getrandbits(128), self)
-            self.parent_id = None
+            outside = outside_parent()
+            if outside is None:
+                self.trace = Trace(tracer, getrandbits(128), self)
+                self.parent_id = None
+            else:
+                self.trace = Trace(tracer, outside[0], self, joined=True)
+                self.parent_id = outside[1]
         else:
             self.trace = parent.trace
             self.parent_id = parent.id
@@ -123,6 +130,7 @@ class Observation:
         self.input = input_
         self.output = None
         self.end_ns = 0
+        self.has_extra = False  # set with any field below `output`: the exporter looks then
         self.start_ns = time_ns()
 
     # -- identity ------------------------------------------------------------------------
@@ -138,6 +146,7 @@ class Observation:
     def update(self, **fields: Any) -> Observation:
         """Set output, metadata, level, status_message, usage, model... (unknown names warn)."""
         try:
+            self.has_extra = True
             for key, value in fields.items():
                 if key not in OBSERVATION_FIELDS:
                     log.warning("promptrail: unknown observation field %r ignored", key)
@@ -145,7 +154,10 @@ class Observation:
                     self.completion_start_ns = _to_ns(value)
                 elif key == "metadata" and isinstance(value, dict):
                     old = getattr(self, "metadata", None)
-                    self.metadata = {**old, **value} if isinstance(old, dict) else value
+                    new = capture_items(value, self.trace.tracer.max_field_chars)
+                    self.metadata = {**old, **new} if isinstance(old, dict) else new
+                elif key in CAPTURED:
+                    setattr(self, key, capture(value, self.trace.tracer.max_field_chars))
                 else:
                     setattr(self, key, value)
             if self.end_ns and self.trace.sampled:
@@ -159,6 +171,7 @@ class Observation:
         return self
 
     def record_exception(self, exc: BaseException) -> None:
+        self.has_extra = True
         try:
             self.level = "ERROR"
             self.status_message = f"{type(exc).__name__}: {exc}"
@@ -170,7 +183,7 @@ class Observation:
         if self.end_ns:
             return
         if output is not None:
-            self.output = output
+            self.output = capture(output, self.trace.tracer.max_field_chars)
         self.end_ns = time_ns()
         if self.trace.sampled:
             self.trace.tracer._emit(self)
@@ -229,7 +242,9 @@ class Observation:
 
 
 def _child(parent: Observation, name: str, type_: str, fields: dict[str, Any]) -> Observation:
-    obs = Observation(parent.trace.tracer, parent, name, type_, fields.pop("input", None))
+    tracer = parent.trace.tracer
+    input_ = capture(fields.pop("input", None), tracer.max_field_chars)
+    obs = Observation(tracer, parent, name, type_, input_)
     if fields:
         obs.update(**fields)
     return obs

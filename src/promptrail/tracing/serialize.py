@@ -1,6 +1,8 @@
-"""Turn anything an application passes to a traced call into JSON-ready values, never raising.
+"""Turn anything an application passes to a traced call into JSON, never raising.
 
-Runs on the export thread. Pydantic models go through `model_dump`, dataclasses and plain
+`capture` runs on the caller's thread: a value that could still change becomes JSON text
+there and then, in one pass of the C encoder when the value allows it. `to_jsonable` is
+the careful path behind it. Pydantic models go through `model_dump`, dataclasses and plain
 objects through their fields, bytes become text when they are UTF-8 (a size note
 otherwise), datetimes ISO strings; cycles, depth and size are cut with a visible marker.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import math
 import uuid
 from collections.abc import Mapping
@@ -20,6 +23,7 @@ from typing import Any
 MAX_CHARS = 100_000  # per string
 MAX_ITEMS = 1_000  # per list or mapping
 MAX_DEPTH = 20
+WHOLE_FACTOR = 10  # a captured value whose JSON is up to 10 x max_chars is kept whole
 
 _PRIMITIVE = (str, int, float, bool, type(None))
 
@@ -148,3 +152,97 @@ def _safe_repr(value: Any) -> str:
         return repr(value)
     except Exception:
         return f"<{type(value).__name__}>"
+
+
+# -- capture at call and return time ------------------------------------------------------
+
+IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
+class Encoded(str):
+    """JSON text made on the caller's thread: what a value was at call (or return) time."""
+
+    __slots__ = ()
+
+
+def _fallback(value: Any) -> Any:
+    """What the C encoder cannot encode itself (models, dataclasses, bytes, sets...)."""
+    return to_jsonable(value)
+
+
+_FAST = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_fallback
+).encode
+_PLAIN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode(value: Any, max_chars: int = MAX_CHARS) -> str:
+    """JSON text for `value`, never raising. One pass of the C encoder when it can take the
+    value as it is and its text is at most WHOLE_FACTOR x `max_chars` long: then it is kept
+    whole, so a large argument costs one encoding. Values the encoder refuses (cycles,
+    NaN, odd keys) or larger ones go through `to_jsonable`, which cuts strings over
+    `max_chars`, lists and mappings over MAX_ITEMS and depth over MAX_DEPTH."""
+    try:
+        text: str = _FAST(value)
+    except (ValueError, TypeError, RecursionError):
+        return _PLAIN(to_jsonable(value, max_chars))
+    except Exception:  # a hostile object inside: let to_jsonable mark just that one
+        return _PLAIN(to_jsonable(value, max_chars))
+    if len(text) > max_chars * WHOLE_FACTOR:
+        return _PLAIN(to_jsonable(value, max_chars))
+    return text
+
+
+def capture(value: Any, max_chars: int = MAX_CHARS) -> Any:
+    """A value as it is now: immutable scalars as they are (nothing can change them),
+    anything else encoded to JSON text at once, so later mutation does not reach the trace
+    and the queue does not keep the object alive."""
+    kind = type(value)
+    if kind in IMMUTABLE or kind is Encoded:
+        return value
+    return Encoded(encode(value, max_chars))
+
+
+def capture_items(mapping: Mapping[Any, Any], max_chars: int = MAX_CHARS) -> dict[str, Any]:
+    """A mapping's values captured one by one (metadata, which later updates merge into)."""
+    return {str(k): capture(v, max_chars) for k, v in mapping.items()}
+
+
+def capture_call(
+    params: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any], max_chars: int
+) -> Any:
+    """A decorated call's input: kept as is when every argument is an immutable scalar
+    (mapped to parameter names later, off the caller's thread), else encoded now."""
+    for value in args:
+        if type(value) not in IMMUTABLE:
+            break
+    else:
+        for value in kwargs.values():
+            if type(value) not in IMMUTABLE:
+                break
+        else:
+            return Call(params, args, kwargs)
+    return Encoded(encode(Call(params, args, kwargs).as_dict(), max_chars))
+
+
+class Call:
+    """The arguments of a decorated call, all immutable scalars; named off-thread."""
+
+    __slots__ = ("args", "kwargs", "params")
+
+    def __init__(self, params: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]):
+        self.params = params
+        self.args = args
+        self.kwargs = kwargs
+
+    def as_dict(self) -> dict[str, Any]:
+        """Positional arguments by parameter name (self/cls left out), extra ones under `args`."""
+        out: dict[str, Any] = {}
+        params = self.params
+        for name, value in zip(params, self.args, strict=False):
+            if name:
+                out[name] = value
+        if len(self.args) > len(params):
+            out["args"] = list(self.args[len(params) :])
+        out.update(self.kwargs)
+        return out

@@ -7,6 +7,8 @@ Configuration comes from arguments, then the environment:
     PROMPTRAIL_TRACE_FILE=path     append events to a JSONL file instead
     PROMPTRAIL_SAMPLE_RATE=0.1     keep one trace in ten (decided by trace id)
     PROMPTRAIL_ENVIRONMENT, PROMPTRAIL_RELEASE   defaults for every trace
+    PROMPTRAIL_OTLP=true           also (or only, without a promptrail URL) export OTLP/HTTP
+                                   to OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT with its _HEADERS
 
 With no destination at all, spans still nest and have ids but nothing is sent.
 `Tracer(...)` checks its arguments (ValueError); from then on nothing it does raises.
@@ -31,6 +33,7 @@ from promptrail.tracing.observation import (
     Trace,
     emit_score,
 )
+from promptrail.tracing.serialize import capture
 
 if TYPE_CHECKING:
     from promptrail.tracing.exporter import Exporter
@@ -57,13 +60,16 @@ class Tracer:
         mask: Callable[[Any], Any] | None = None,
         environment: str | None = None,
         release: str | None = None,
-        max_queue: int = 10_000,
-        batch_size: int = 256,
+        max_queue: int = 1_000_000,
+        max_queue_bytes: int = 64 * 1024 * 1024,
+        batch_size: int = 1000,
         flush_interval: float = 1.0,
         max_retry_delay: float = 10.0,
         request_timeout: float = 10.0,
         max_field_chars: int = 100_000,
         shutdown_timeout: float | None = None,
+        otlp_endpoint: str | None = None,
+        otlp_headers: dict[str, str] | None = None,
     ):
         if enabled is None:
             enabled = settings.TRACING.switch(True) is not False  # unreadable: stay on
@@ -71,8 +77,8 @@ class Tracer:
             sample_rate = _env_rate(settings.SAMPLE_RATE, 1.0)
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be between 0 and 1, not {sample_rate}")
-        if max_queue < 1 or batch_size < 1:
-            raise ValueError("max_queue and batch_size must be at least 1")
+        if max_queue < 1 or batch_size < 1 or max_queue_bytes < 1:
+            raise ValueError("max_queue, max_queue_bytes and batch_size must be at least 1")
         if mask is not None and not callable(mask):
             raise ValueError("mask must be a function taking a value and returning a value")
         self.enabled = bool(enabled)
@@ -81,8 +87,11 @@ class Tracer:
         if shutdown_timeout is None:
             shutdown_timeout = _env_seconds(settings.SHUTDOWN_TIMEOUT, SHUTDOWN_TIMEOUT)
         self.shutdown_timeout = shutdown_timeout  # the longest exit waits for delivery
+        self.max_field_chars = max_field_chars
         if exporter is None and self.enabled:
             exporter = _exporter_from(url, api_key, request_timeout)
+        if self.enabled:
+            exporter = _with_otlp(exporter, otlp_endpoint, otlp_headers, request_timeout)
         self.exporter = exporter
         self._worker: Worker | None = None
         self._emit: Callable[[Any], None] = _discard
@@ -101,6 +110,7 @@ class Tracer:
                 exporter,
                 builder,
                 max_queue=max_queue,
+                max_queue_bytes=max_queue_bytes,
                 batch_size=batch_size,
                 flush_interval=flush_interval,
                 max_retry_delay=max_retry_delay,
@@ -168,6 +178,7 @@ class Tracer:
         if not self.enabled:
             return NOOP
         try:
+            input_ = capture(input_, self.max_field_chars)
             obs = Observation(self, current.get(), name, type_, input_)
             if fields:
                 obs.update(**fields)
@@ -275,6 +286,29 @@ def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Expo
     if path:
         return JsonlExporter(path)
     return None
+
+
+def _with_otlp(
+    exporter: Exporter | None,
+    endpoint: str | None,
+    headers: dict[str, str] | None,
+    timeout: float,
+) -> Exporter | None:
+    """`exporter` with an OTLP exporter beside it (or alone) when asked for: by
+    `otlp_endpoint=` (errors raise), or PROMPTRAIL_OTLP=true (errors are logged)."""
+    from_env = bool(settings.OTLP.switch(False))
+    if endpoint is None and not from_env:
+        return exporter
+    from promptrail.tracing.otlp import FanoutExporter, OtlpExporter
+
+    try:
+        otlp = OtlpExporter(endpoint, headers, timeout=timeout)
+    except ValueError as exc:
+        if endpoint is not None:
+            raise
+        log.warning("promptrail: PROMPTRAIL_OTLP is set but %s; not exporting OTLP", exc)
+        return exporter
+    return otlp if exporter is None else FanoutExporter([exporter, otlp])
 
 
 # -- the process-wide tracer -------------------------------------------------------------

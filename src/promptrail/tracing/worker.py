@@ -1,11 +1,15 @@
 """The export thread: a bounded queue in front, batches by size and time, retries behind.
 
-The caller's side is `put()`: a length check and a `deque.append` (atomic under the GIL);
-when the queue is full the item is dropped and counted, never waited for. One daemon
-thread per tracer (started on the first item, restarted in a forked child) turns items
-into events, hands them to the exporter and, while the destination is down, retries the
-same batch with capped exponential backoff and jitter. Memory is bounded by the queue
-plus the one batch in flight.
+The caller's side is `put()`: two bound checks, a size estimate and a `deque.append`
+(atomic under the GIL). The queue is bounded in bytes (`max_queue_bytes`, default
+64 MiB: an item counts ITEM_BYTES plus the JSON text it carries) and in items
+(`max_queue`); past either bound the item is dropped and counted (`dropped`), never
+waited for, so the application is never blocked. The byte bound lets a burst of small
+spans queue (about 130,000 at the default) while a few huge ones cannot exhaust memory.
+One daemon thread per tracer (started on the first item, restarted in a forked child)
+hands each batch to the exporter and, while the destination is down, retries the same
+batch with capped exponential backoff and jitter. Memory is bounded by the queue plus
+the one batch in flight.
 """
 
 from __future__ import annotations
@@ -16,14 +20,31 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 from promptrail.errors import PermanentError
 from promptrail.retry import Backoff, Retry
 from promptrail.tracing.events import EventBuilder
-from promptrail.tracing.exporter import Exporter
+from promptrail.tracing.exporter import BatchExporter, Exporter
+from promptrail.tracing.serialize import Encoded
 
 log = logging.getLogger("promptrail.tracing")
+
+ITEM_BYTES = 512  # a queued span without large values: the object, its trace and arguments
+DEFAULT_MAX_QUEUE = 1_000_000
+DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024
+
+
+def weight(item: Any) -> int:
+    """What an item holds in memory, roughly: a fixed part plus its captured JSON text."""
+    size = ITEM_BYTES
+    value = getattr(item, "input", None)
+    if type(value) is Encoded:
+        size += len(value)
+    value = getattr(item, "output", None)
+    if type(value) is Encoded:
+        size += len(value)
+    return size
 
 
 class _Flush:
@@ -38,17 +59,19 @@ class _Flush:
 class Worker:
     def __init__(
         self,
-        exporter: Exporter,
+        exporter: Exporter | BatchExporter,
         builder: EventBuilder,
         *,
-        max_queue: int = 10_000,
-        batch_size: int = 256,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
+        batch_size: int = 1000,
         flush_interval: float = 1.0,
         max_retry_delay: float = 10.0,
     ):
         self.exporter = exporter
         self.builder = builder
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_retry_delay = max_retry_delay
@@ -63,6 +86,9 @@ class Worker:
 
     def _reset(self) -> None:
         self.queue: deque[Any] = deque()
+        # Two counters, each written by one side only; a lost update between two caller
+        # threads only loosens the byte bound by one item.
+        self.bytes_in = self.bytes_out = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -71,9 +97,10 @@ class Worker:
     # -- caller's side (hot path) ------------------------------------------------------
     def put(self, item: Any) -> None:
         queue = self.queue
-        if len(queue) >= self.max_queue:
+        if len(queue) >= self.max_queue or (self.bytes_in - self.bytes_out >= self.max_queue_bytes):
             self._drop()
             return
+        self.bytes_in += weight(item)
         queue.append(item)
         if self._thread is None:
             self._start()
@@ -86,9 +113,10 @@ class Worker:
             first = self.dropped == 1
         if first:
             log.warning(
-                "promptrail: trace queue full (%d items); dropping new observations "
-                "until the exporter catches up (see tracer.dropped)",
-                self.max_queue,
+                "promptrail: trace queue full (%d items, about %d bytes); dropping new "
+                "observations until the exporter catches up (see tracer.dropped)",
+                len(self.queue),
+                self.bytes_in - self.bytes_out,
             )
 
     def _start(self) -> None:
@@ -169,6 +197,7 @@ class Worker:
                     marker = item
                     break
                 batch.append(item)
+                self.bytes_out += weight(item)
             if batch:
                 self._in_flight = len(batch)
                 try:
@@ -179,13 +208,26 @@ class Worker:
                 marker.done.set()
 
     def _send(self, batch: list[Any]) -> None:
-        events = self.builder.build(batch)  # serialization happens here, once per batch
-        if not events:
-            return
+        export_batch = getattr(self.exporter, "export_batch", None)
+        if export_batch is not None:  # the exporter encodes the recorded items itself
+            builder = self.builder
+            events: list[Any] = batch
+
+            def deliver() -> int:
+                return export_batch(batch, builder)  # type: ignore[no-any-return]
+        else:
+            events = self.builder.build(batch)  # version-1 events, once per batch
+            if not events:
+                return
+            exporter = cast(Exporter, self.exporter)
+
+            def deliver() -> int:
+                return exporter.export(events)
+
         retry = Retry(Backoff(0.1, self.max_retry_delay, jitter="spread"))
         while True:
             try:
-                rejected = self.exporter.export(events)
+                rejected = deliver()
             except PermanentError as exc:
                 self.failed += len(events)
                 log.warning("promptrail: %d trace events refused: %s", len(events), exc)

@@ -1,6 +1,7 @@
 """`POST /api/v1/ingest`: batches of trace, observation and score events from the tracer.
 
-The body is JSON, gzip-compressed or not (`Content-Encoding: gzip`). Each event is
+The body is JSON, gzip-compressed or not (`Content-Encoding: gzip`), in version 2 (the
+SDK's compact records, `store/compact.py`) or version 1 (events). Each event is
 validated alone: the answer lists `successes` and `errors` by event id, with status 200
 when all were stored and 207 when some were refused, so one malformed event never costs
 the rest. Everything valid is written in one transaction. A body over the server's size
@@ -11,7 +12,7 @@ so; the SDK then sends the batch in halves.
 from __future__ import annotations
 
 import json
-import threading
+import re
 import time
 import zlib
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from promptrail.errors import ApiProblem
 from promptrail.server.auth import Principal, require_scope
 from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import registry_of
+from promptrail.store.compact import Invalid, parse_compact
 from promptrail.store.ingest import Outcome, parse_body, parse_events, store_valid
 from promptrail.store.prices import api_prices
 from promptrail.store.pricing import PriceTable, file_prices, price_table
@@ -32,7 +34,6 @@ from promptrail.store.pricing import PriceTable, file_prices, price_table
 router = APIRouter(prefix="/api/v1", tags=["tracing"])
 Ingest = Annotated[Principal, Depends(require_scope("ingest"))]
 MAX_EVENTS = 10_000
-_SQLITE_INGEST = threading.Lock()
 PRICE_REFRESH = 30.0  # seconds between reloads of API-added prices (other processes add some)
 
 
@@ -118,25 +119,56 @@ def _decode(body: bytes, encoding: str | None, limit: int) -> bytes:
     return data
 
 
-def _events(data: bytes) -> list[Any]:
+def _parse(data: bytes) -> tuple[Outcome, list[Any]]:
+    """Version 2 (`{"v": 2, ...}`, the SDK's compact records) or version 1 (`{"batch":
+    [...]}`): the per-event result and the valid events."""
+    if _COMPACT.match(data):
+        doc = _load(data)
+        if isinstance(doc, dict) and "v" in doc:
+            count = sum(len(doc.get(k) or ()) for k in ("o", "t", "sc"))
+            if count > MAX_EVENTS:
+                raise _too_many(count)
+            try:
+                return parse_compact(doc)
+            except Invalid as exc:
+                raise ApiProblem(400, "invalid", str(exc)) from None
+    parsed = parse_body(data) or parse_events(_events(data))  # all valid, or one by one
+    if len(parsed[1]) > MAX_EVENTS:
+        _events(data)  # answers 413 with the count
+    return parsed
+
+
+# A version-2 body starts with its version (the SDK writes it first); anything else is
+# read as version 1, whose fast path validates the bytes directly.
+_COMPACT = re.compile(rb'\s*\{\s*"v"\s*:')
+
+
+def _load(data: bytes) -> Any:
     try:
-        doc = json.loads(data)
+        return json.loads(data)
     except ValueError as exc:
         raise ApiProblem(400, "invalid", f"the body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiProblem(400, "invalid", "the body is nested too deeply to read") from None
+
+
+def _too_many(count: int) -> ApiProblem:
+    return ApiProblem(
+        413,
+        "too_large",
+        f"{count} events in one batch; at most {MAX_EVENTS} are accepted: send smaller batches",
+    )
+
+
+def _events(data: bytes) -> list[Any]:
+    doc = _load(data)
     if not isinstance(doc, dict) or not isinstance(doc.get("batch"), list):
         raise ApiProblem(
             400, "invalid", 'expected a JSON object {"batch": [event, ...]}; see docs/tracing.md'
         )
     events = doc["batch"]
     if len(events) > MAX_EVENTS:
-        raise ApiProblem(
-            413,
-            "too_large",
-            f"{len(events)} events in one batch; at most {MAX_EVENTS} are accepted: send "
-            "smaller batches",
-        )
+        raise _too_many(len(events))
     return events
 
 
@@ -159,24 +191,15 @@ async def ingest(request: Request, principal: Ingest) -> Response:
     body = await request.body()
     pricing = pricing_of(request)
 
-    def work() -> Outcome:
-        if registry.store.backend == "sqlite":
-            # One writer at a time anyway: parsing batches side by side would only make
-            # the threads fight over the GIL.
-            with _SQLITE_INGEST:
-                return parse_and_store()
-        return parse_and_store()
-
     def parse_and_store() -> Outcome:
+        # No lock here: while one batch is written (SQLite's single writer waits on the
+        # store's own lock, with the GIL released) the next one is being parsed.
         data = _decode(
             body, request.headers.get("content-encoding"), registry.settings.max_body_bytes
         )
-        parsed = parse_body(data) or parse_events(_events(data))  # all valid, or one by one
-        if len(parsed[1]) > MAX_EVENTS:
-            _events(data)  # answers 413 with the count
-        return store_valid(registry.store.engine, pricing.table(), *parsed)
+        return store_valid(registry.store.engine, pricing.table(), *_parse(data))
 
-    result = await run_in_threadpool(work)
+    result = await run_in_threadpool(parse_and_store)
     return Response(
         result.to_json(),
         status_code=207 if result.errors else 200,

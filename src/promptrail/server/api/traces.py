@@ -199,7 +199,7 @@ async def scores(
     observation_id: str | None = None,
     session_id: str | None = None,
     name: str | None = None,
-    source: Annotated[str | None, Query(pattern="^(api|sdk|annotation)$")] = None,
+    source: Annotated[str | None, Query(pattern="^(api|sdk|annotation|eval)$")] = None,
     data_type: Annotated[str | None, Query(pattern="^(numeric|boolean|categorical)$")] = None,
     user_id: Annotated[str | None, Query(description="Scores on this user's traces.")] = None,
     page: Page = 1,

@@ -12,7 +12,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from promptrail.server.ui import auth, dashboard, errors, prompts, sessions, traces, users
+from promptrail.server.ui import (
+    auth,
+    dashboard,
+    errors,
+    evaluation,
+    prompts,
+    sessions,
+    traces,
+    users,
+)
 from promptrail.server.ui.headers import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -23,6 +32,7 @@ ROUTERS = [
     traces.router,
     sessions.router,
     users.router,
+    evaluation.router,
 ]
 
 

@@ -161,7 +161,7 @@ async def login(
         registry.auth_failures.count(caller)
     error = None
     if not token:
-        error = "Paste an API key (it starts with prk_)."
+        error = "Paste an API key (it starts with prk_, or sk-pr- for a pair's secret)."
     elif info is None:
         error = "This registry does not know that key. Keys are listed by `promptrail keys list`."
     elif info.revoked_at is not None:

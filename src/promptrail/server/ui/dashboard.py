@@ -13,10 +13,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from promptrail.server.state import registry_of
 from promptrail.server.ui.auth import Viewing
 from promptrail.server.ui.charts import Series, bar_chart, line_chart
 from promptrail.server.ui.common import days_param, int_param, ms, read, render, usd
@@ -61,8 +59,11 @@ def mean(total: float | None, n: int | None) -> float | None:
 
 
 async def refresh(request: Request, first: date) -> None:
-    """Bring the stored daily totals up to date (fast unless days were added or touched)."""
-    await run_in_threadpool(rollup.refresh, registry_of(request).store, first)
+    """Ask for the stored daily totals to be brought up to date, without waiting: the
+    server's Refresher computes them off the request (a page reads what is stored)."""
+    refresher = getattr(request.app.state, "rollups", None)
+    if refresher is not None:
+        refresher.wake()
 
 
 @router.get("/")
@@ -84,6 +85,7 @@ async def dashboard(request: Request, viewer: Viewing) -> Response:
             "scores": rollup.totals(
                 conn, sums.prompt_scores_t, first, ["prompt_name", "prompt_version"]
             ),
+            "pending": rollup.pending_days(conn, first),
         }
 
     data = await read(request, load)
@@ -131,6 +133,7 @@ async def dashboard(request: Request, viewer: Viewing) -> Response:
         totals=totals,
         users=users,
         prompts=prompts,
+        pending=data["pending"],
     )
 
 

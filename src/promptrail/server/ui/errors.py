@@ -23,7 +23,7 @@ from promptrail.server.ui.auth import Viewer, login_redirect
 from promptrail.server.ui.common import render
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
-API_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc")
+API_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc", "/v1/traces")  # OTLP
 TITLES = {
     400: "Bad request",
     401: "Not logged in",
