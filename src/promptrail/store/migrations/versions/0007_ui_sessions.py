@@ -4,7 +4,7 @@ A login cookie names a row here (by the sha256 of its random id); a page opens o
 that row is not ended. Logging out ends the row, revoking a key ends all of its rows.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
