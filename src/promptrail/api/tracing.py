@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, model_validator
+
+from promptrail.api.inputs import MAX_NUMBER, Storable
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Name = Annotated[str, Field(max_length=200)]
@@ -20,8 +22,9 @@ Level = Literal["DEBUG", "DEFAULT", "WARNING", "ERROR"]
 ObservationType = Literal["span", "event", "generation"]
 ScoreDataType = Literal["numeric", "boolean", "categorical"]
 ScoreSource = Literal["api", "sdk", "annotation", "eval"]  # eval: `eval --traces`
-Count = Annotated[int, Field(ge=0)]
-Money = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=10**12)]  # tokens: sums over millions of rows fit
+Money = Annotated[float, Field(ge=0, le=MAX_NUMBER)]
+Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
 
 
 class _Body(BaseModel):
@@ -59,7 +62,7 @@ class PromptRef(_Body):
     and the content hash (proof of what ran, even if the label moved since)."""
 
     name: Name
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
     label: str | None = Field(default=None, max_length=63)
     hash: str | None = Field(default=None, max_length=64)
 
@@ -85,7 +88,7 @@ class TraceBody(_Body):
     environment: Name | None = None
     input: Any = None
     output: Any = None
-    public: bool | None = None
+    public: StrictBool | None = None
 
 
 class ObservationBody(_Body):
@@ -114,12 +117,12 @@ class ObservationUpdateBody(ObservationBody):
     type: ObservationType | None = None  # type: ignore[assignment]
 
 
-class ScoreBody(_Body):
+class ScoreBody(_Body, Storable):
     """A score on a trace, an observation (give its trace_id too) or a session."""
 
     id: Id | None = None  # the server assigns one when missing (then it is not idempotent)
     name: Name
-    value: bool | float | str
+    value: bool | Number | str
     data_type: ScoreDataType | None = None
     trace_id: Id | None = None
     observation_id: Id | None = None
@@ -154,7 +157,7 @@ def infer_data_type(value: bool | float | str) -> ScoreDataType:
     return "numeric"
 
 
-class _Event(_Body):
+class _Event(_Body, Storable):
     id: Id
     timestamp: datetime | None = None
 
@@ -375,7 +378,7 @@ class ModelPrice(_Out):
     source: str  # builtin | file | api
 
 
-class ModelPriceCreate(BaseModel):
+class ModelPriceCreate(Storable):
     model_config = ConfigDict(extra="forbid")
 
     model: Name

@@ -19,6 +19,7 @@ from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems
 from promptrail.repo.git import Commit, Git, find_root
 from promptrail.repo.promptfile import LoadedPrompt, git_blob_id, parse_prompt
 from promptrail.repo.spec import is_valid_name
+from promptrail.repo.yamlfile import check_size
 
 PROMPTS_DIR = "prompts"
 SUFFIXES = (".yaml", ".yml")
@@ -295,7 +296,19 @@ class PromptRepo:
 
     def _read_worktree(self, entry: Entry) -> bytes:
         base = self.git_root or self.prompts_path.parent
-        with open(os.path.join(base, entry.path), "rb") as handle:
+        path = os.path.join(base, entry.path)
+        if os.path.islink(path):
+            # A pull request could link prompts/x.yaml to a secret on the CI machine.
+            target = os.path.realpath(path)
+            root = os.path.realpath(base)
+            if os.path.commonpath([root, target]) != root:
+                raise PromptFileError(
+                    "a symbolic link to a file outside the repository; prompt files must "
+                    "live in it (replace the link with the file)",
+                    entry.path,
+                )
+        with open(path, "rb") as handle:
+            check_size(os.fstat(handle.fileno()).st_size, entry.path)
             return handle.read()
 
     def worktree_index_with_blobs(self) -> dict[str, Entry]:

@@ -162,6 +162,10 @@ def forbidden(principal: Principal, scope: str, why: str) -> ApiProblem:
     )
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency: the caller's Principal, or 401/403 when it lacks `scope`."""
     if scope not in SCOPES:
@@ -178,7 +182,14 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
                 "`Authorization: Bearer <key>` (PROMPTRAIL_API_KEY for the CLI; create one "
                 f"with `promptrail keys create --scope {scope}`)"
             )
-        principal = await registry.keys.resolve(registry.store, header)
+        caller = client_address(request)
+        registry.auth_failures.check(caller)  # 429 for a caller guessing keys
+        try:
+            principal = await registry.keys.resolve(registry.store, header)
+        except ApiProblem as exc:
+            if exc.status == 401:
+                registry.auth_failures.count(caller)
+            raise
         if not principal.has(scope):
             raise forbidden(principal, scope, f"{request.method} {request.url.path}")
         return principal

@@ -12,6 +12,10 @@ The variables are declared in `promptrail.settings`; this module gives them type
 | host               | PROMPTRAIL_HOST                | 127.0.0.1                          |
 | migrate            | PROMPTRAIL_MIGRATE (on/off)    | on (upgrade an older schema)       |
 | langfuse_writes    | PROMPTRAIL_LANGFUSE_WRITES     | off (Langfuse API prompt writes)   |
+| auth_failure_limit | PROMPTRAIL_AUTH_FAILURE_LIMIT  | 60 wrong keys a minute per address |
+| ingest_limit       | PROMPTRAIL_INGEST_LIMIT        | 12000 ingest requests a minute/key |
+
+A limit of 0 switches it off; over one, the answer is 429 with Retry-After.
 
 With auth on, every route but health and the OpenAPI document needs an API key:
 GETs the `read` scope, publishing `publish` (and `deploy` for protected labels), key
@@ -42,6 +46,8 @@ VARIABLES: dict[str, env.Variable] = {
     "migrate": env.MIGRATE,
     "poll_interval": env.POLL_INTERVAL,
     "langfuse_writes": env.LANGFUSE_WRITES,
+    "auth_failure_limit": env.AUTH_FAILURE_LIMIT,
+    "ingest_limit": env.INGEST_LIMIT,
 }
 
 
@@ -57,6 +63,8 @@ class Settings:
     poll_interval: float = 0.2  # seconds between checks of the registry revision
     # Accept prompt writes through the Langfuse-compatible API (recorded as outside git).
     langfuse_writes: bool = False
+    auth_failure_limit: int = 60  # wrong or revoked keys a minute per client address
+    ingest_limit: int = 12_000  # ingest requests a minute per key
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -125,9 +133,9 @@ def _parse(name: str, raw: str) -> Any:
         return value
     if name == "protected_labels":
         return tuple(p.strip() for p in raw.split(",") if p.strip())
-    if name in ("max_body_bytes", "poll_interval"):
+    if name in ("max_body_bytes", "poll_interval", "auth_failure_limit", "ingest_limit"):
         try:
-            return int(raw) if name == "max_body_bytes" else float(raw)
+            return float(raw) if name == "poll_interval" else int(raw)
         except ValueError:
             raise UsageError(f"{where}: expected a number") from None
     return raw

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from promptrail.api.registry import KeyCreated, KeyInfo
 from promptrail.errors import NotFound, UsageError
 from promptrail.store.registry import iso, now
-from promptrail.store.tables import api_keys
+from promptrail.store.tables import api_keys, ui_sessions
 
 SCOPES = ("read", "publish", "deploy", "ingest", "admin")
 KEY_PREFIX = "prk_"
@@ -89,6 +89,13 @@ def revoke(conn: Connection, key_id: int) -> KeyInfo:
     if row.revoked_at is None:
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now()))
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    # Its web UI sessions end too: a page open with it is logged out at the next click.
+    sessions = ui_sessions.c
+    conn.execute(
+        update(ui_sessions)
+        .where(sessions.key_id == key_id, sessions.ended_at.is_(None))
+        .values(ended_at=now())
+    )
     return _info(row)
 
 

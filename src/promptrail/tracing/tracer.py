@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("promptrail.tracing")
 
+SHUTDOWN_TIMEOUT = 2.0  # seconds process exit may wait for traces to be delivered
+
 
 def _discard(item: Any) -> None:
     pass
@@ -65,7 +67,7 @@ class Tracer:
         max_retry_delay: float = 10.0,
         request_timeout: float = 10.0,
         max_field_chars: int = 100_000,
-        shutdown_timeout: float = 5.0,
+        shutdown_timeout: float | None = None,
         otlp_endpoint: str | None = None,
         otlp_headers: dict[str, str] | None = None,
     ):
@@ -82,7 +84,9 @@ class Tracer:
         self.enabled = bool(enabled)
         self.sample_rate = sample_rate
         self._sample_threshold = int(sample_rate * 2**64)
-        self.shutdown_timeout = shutdown_timeout
+        if shutdown_timeout is None:
+            shutdown_timeout = _env_seconds(settings.SHUTDOWN_TIMEOUT, SHUTDOWN_TIMEOUT)
+        self.shutdown_timeout = shutdown_timeout  # the longest exit waits for delivery
         self.max_field_chars = max_field_chars
         if exporter is None and self.enabled:
             exporter = _exporter_from(url, api_key, request_timeout)
@@ -261,6 +265,17 @@ def _env_rate(variable: settings.Variable, default: float) -> float:
         return default
 
 
+def _env_seconds(variable: settings.Variable, default: float) -> float:
+    raw = variable.get()
+    try:
+        return max(0.0, float(raw)) if raw else default
+    except ValueError:
+        log.warning(
+            "promptrail: %s=%r is not a number of seconds; using %s", variable.name, raw, default
+        )
+        return default
+
+
 def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Exporter | None:
     from promptrail.tracing.exporter import HttpExporter, JsonlExporter
 
@@ -327,8 +342,15 @@ def configure(*args: Any, **kwargs: Any) -> Tracer:
 
 
 def _shutdown_all() -> None:
-    for tracer in list(_tracers):
-        tracer.shutdown()
+    """At exit: every tracer flushes, all within the longest of their bounds together."""
+    import time
+
+    tracers = list(_tracers)
+    if not tracers:
+        return
+    deadline = time.monotonic() + max(t.shutdown_timeout for t in tracers)
+    for tracer in tracers:
+        tracer.shutdown(timeout=max(0.0, deadline - time.monotonic()))
 
 
 atexit.register(_shutdown_all)

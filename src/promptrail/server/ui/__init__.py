@@ -22,6 +22,7 @@ from promptrail.server.ui import (
     traces,
     users,
 )
+from promptrail.server.ui.headers import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ROUTERS = [
@@ -41,3 +42,4 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    app.add_middleware(SecurityHeaders)

@@ -33,6 +33,7 @@ TITLES = {
     409: "Conflict",
     413: "Too large",
     422: "Invalid input",
+    429: "Too many attempts",
     500: "Server error",
     503: "Unavailable",
 }
