@@ -102,6 +102,7 @@ observations = Table(
     Index("ix_observations_trace_id_start_time", "trace_id", "start_time"),
     Index("ix_observations_type_start_time", "type", "start_time"),
     Index("ix_observations_prompt", "prompt_name", "prompt_version", "start_time"),
+    Index("ix_observations_level_trace_id", "level", "trace_id"),  # "traces with an error"
 )
 
 scores = Table(
