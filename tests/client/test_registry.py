@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from appserver import AppServer
 from conftest import run_cli
 from promptrail.client import AsyncClient, Client
 from promptrail.errors import PromptNotFound, RegistryUnavailable
-from serverproc import ServerProcess
 from waiting import wait_until
 
 from .conftest import Registry, in_forked_child
@@ -205,7 +205,7 @@ def test_snapshot_needs_a_reachable_registry(proxy: FaultProxy, tmp_path: Path) 
 
 
 def test_a_key_the_registry_refuses_is_explained(tmp_path: Path) -> None:
-    with ServerProcess(f"sqlite:///{tmp_path / 'auth.db'}", auth=True) as server:
+    with AppServer(f"sqlite:///{tmp_path / 'auth.db'}", auth=True) as server:
         client = Client(server.url, api_key="wrong", timeout=1)
         with pytest.raises(RegistryUnavailable, match="PROMPTRAIL_API_KEY"):
             client.get_prompt("anything")
