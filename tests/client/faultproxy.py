@@ -1,9 +1,9 @@
 """A TCP proxy on loopback that forwards HTTP to a real server or breaks in one chosen way.
 
 Modes: pass, refuse (the listener is closed), blackhole (accepts, never answers),
-delay (answers after `delay` seconds), 500, truncate (a body shorter than its
-Content-Length, then the connection closes), garbage (200 with a body that is not JSON),
-404. Every request that reaches it is counted by path and query in `hits`.
+delay (answers after `delay` seconds), 500, 503 (a restarting upstream), truncate (a body
+shorter than its Content-Length, then the connection closes), garbage (200 with a body
+that is not JSON), 404. Every request that reaches it is counted by path and query in `hits`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 
-MODES = ("pass", "refuse", "blackhole", "delay", "500", "truncate", "garbage", "404")
+MODES = ("pass", "refuse", "blackhole", "delay", "500", "503", "truncate", "garbage", "404")
 
 
 class FaultProxy:
@@ -134,6 +134,9 @@ class FaultProxy:
         if mode == "500":
             client.sendall(_response(500, b'{"error":"internal","message":"boom"}'))
             return True
+        if mode == "503":
+            client.sendall(_response(503, b'{"error":"unavailable","message":"restarting"}'))
+            return True
         if mode == "404":
             client.sendall(_response(404, b'{"error":"not_found","message":"no such prompt"}'))
             return True
@@ -168,7 +171,7 @@ class FaultProxy:
 
 
 def _response(status: int, body: bytes) -> bytes:
-    reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}[status]
+    reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Unavailable"}[status]
     return (
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"

@@ -200,7 +200,7 @@ def test_snapshot_needs_a_reachable_registry(proxy: FaultProxy, tmp_path: Path) 
     proxy.set_mode("refuse")
     result = run_cli("snapshot", "--registry", proxy.url, "-o", str(tmp_path / "s.json"))
     assert result.exit_code == 1
-    assert f"registry {proxy.url}" in result.stderr
+    assert f"cannot reach the registry at {proxy.url}" in result.stderr
     assert not (tmp_path / "s.json").exists()
 
 

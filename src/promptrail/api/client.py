@@ -1,8 +1,13 @@
-"""The CLI's client of the registry API: state, publish, get, listings, keys (sync httpx).
+"""The one synchronous client of the registry API: state, publish, get, listings, metrics,
+keys. The CLI, snapshots and the PR comment use it (sync httpx).
 
     with RegistryClient() as registry:          # PROMPTRAIL_URL, PROMPTRAIL_API_KEY
         state = registry.state()
         result = registry.publish(request)
+
+Reads are retried (twice, with backoff) when the registry cannot be reached or answers
+502/503/504; a publish never is, since its plan is checked against the state it was
+made from: the fix for a failed publish is to plan again.
 
 Errors are translated here, at the boundary: 409 -> Conflict, 401/403 -> Unauthorized,
 404 -> PromptNotFound, unreachable / 5xx / not JSON -> RegistryUnavailable, any other 4xx
@@ -12,24 +17,26 @@ Errors are translated here, at the boundary: 409 -> Conflict, 401/403 -> Unautho
 
 from __future__ import annotations
 
-import os
+import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from promptrail import __version__
+from promptrail import __version__, settings
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
     KeyList,
     LabelHistory,
     PromptList,
+    PublishedVersion,
     PublishRequest,
     PublishResult,
     RegistryState,
     VersionList,
 )
+from promptrail.api.tracing import Metrics
 from promptrail.errors import (
     Conflict,
     PromptNotFound,
@@ -38,13 +45,16 @@ from promptrail.errors import (
     Unauthorized,
     UsageError,
 )
-from promptrail.repo.spec import PublishedVersion
+from promptrail.retry import Backoff, Retry
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_URL", "RegistryClient"]
 
 DEFAULT_URL = "http://127.0.0.1:8700"
 DEFAULT_TIMEOUT = 60.0  # a publish of thousands of prompts takes a few seconds
 MAX_QUERY_NAMES = 1500  # characters of names in a query string; more go in a POST body
+DEFAULT_RETRIES = 2  # extra attempts of a read the registry did not answer
+READ_RETRY = Backoff(0.2, 2.0)
+RETRY_STATUSES = frozenset({502, 503, 504})  # a proxy in front of a restarting registry
 
 
 class RegistryClient:
@@ -54,19 +64,21 @@ class RegistryClient:
         api_key: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
     ):
-        self.url = (url or os.environ.get("PROMPTRAIL_URL") or DEFAULT_URL).rstrip("/")
+        self.url = (url or settings.URL.get() or DEFAULT_URL).rstrip("/")
         if not self.url.startswith(("http://", "https://")):
             raise UsageError(
                 f"registry address {self.url!r} must start with http:// or https:// "
                 "(--registry or PROMPTRAIL_URL)"
             )
-        key = api_key if api_key is not None else os.environ.get("PROMPTRAIL_API_KEY")
+        key = api_key if api_key is not None else settings.API_KEY.get()
         headers = {"user-agent": f"promptrail/{__version__}"}
         if key:
             headers["authorization"] = f"Bearer {key}"
         self.timeout = timeout
+        self.retries = retries
         self._http = httpx.Client(
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
         )
@@ -92,12 +104,13 @@ class RegistryClient:
         elif sum(len(n) + 1 for n in names) <= MAX_QUERY_NAMES:
             data = self._request("GET", "/api/v1/state", params={"names": ",".join(names)})
         else:
-            data = self._request("POST", "/api/v1/state", json={"names": list(names)})
+            data = self._request("POST", "/api/v1/state", json={"names": list(names)}, read=True)
         return RegistryState.model_validate(data)
 
     def publish(self, request: PublishRequest) -> PublishResult:
         body = request.model_dump(mode="json")
-        return PublishResult.model_validate(self._request("POST", "/api/v1/publish", json=body))
+        data = self._request("POST", "/api/v1/publish", json=body, read=False)
+        return PublishResult.model_validate(data)
 
     def get(
         self, name: str, *, label: str | None = None, version: int | None = None
@@ -121,30 +134,53 @@ class RegistryClient:
         data = self._request("GET", f"/api/v1/history/{_path(name)}", params=params)
         return LabelHistory.model_validate(data)
 
+    def metrics(self, group_by: str, **query: str | None) -> Metrics:
+        """Traced calls grouped by `group_by` (`from`, `to`, `unit`, filters: see the API)."""
+        params = {"group_by": group_by, **{k: v for k, v in query.items() if v is not None}}
+        return Metrics.model_validate(self._request("GET", "/api/v1/metrics", params=params))
+
     def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
         body = {"scopes": scopes, "description": description}
-        return KeyCreated.model_validate(self._request("POST", "/api/v1/keys", json=body))
+        data = self._request("POST", "/api/v1/keys", json=body, read=False)
+        return KeyCreated.model_validate(data)
 
     def list_keys(self) -> list[KeyInfo]:
         return KeyList.model_validate(self._request("GET", "/api/v1/keys")).keys
 
     def revoke_key(self, key_id: int) -> KeyInfo:
-        return KeyInfo.model_validate(self._request("DELETE", f"/api/v1/keys/{key_id}"))
+        data = self._request("DELETE", f"/api/v1/keys/{key_id}", read=False)
+        return KeyInfo.model_validate(data)
 
     # -- one request, errors translated ----------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise RegistryUnavailable(
-                f"the registry at {self.url} did not answer within {self.timeout:g}s"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RegistryUnavailable(
-                f"cannot reach the registry at {self.url} ({exc}); is `promptrail serve` "
-                "running there? (set --registry or PROMPTRAIL_URL)"
-            ) from exc
+    def _request(self, method: str, path: str, *, read: bool | None = None, **kwargs: Any) -> Any:
+        """One call; `read` (GETs by default) may be retried, a write never is."""
+        reads = method == "GET" if read is None else read
+        retry = Retry(READ_RETRY, self.retries if reads else 0)
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TimeoutException as exc:  # waiting again would double a long wait
+                raise RegistryUnavailable(
+                    f"the registry at {self.url} did not answer within {self.timeout:g}s"
+                ) from exc
+            except httpx.TransportError as exc:
+                delay = retry.next_delay()
+                if delay is None:
+                    raise RegistryUnavailable(
+                        f"cannot reach the registry at {self.url} ({exc}); is `promptrail "
+                        "serve` running there? (set --registry or PROMPTRAIL_URL)"
+                    ) from exc
+                time.sleep(delay)
+                continue
+            if response.status_code in RETRY_STATUSES:
+                delay = retry.next_delay()
+                if delay is not None:
+                    time.sleep(delay)
+                    continue
+            return self._answer(method, path, response)
+
+    def _answer(self, method: str, path: str, response: httpx.Response) -> Any:
         try:
             data = response.json()
         except ValueError:

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from promptrail.repo.spec import PublishedVersion
+from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
+from promptrail.content import content_of
 
 __all__ = [
     "ApiError",
@@ -49,6 +50,23 @@ class ApiError(_Model):
     details: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class PublishedVersion(_Model):
+    """What the registry serves for one (name, version): the shape DESIGN fixes."""
+
+    name: str
+    version: int
+    type: Literal["text", "chat"]
+    prompt: str | None = None
+    messages: list[dict[str, str]] | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    labels: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        return content_of(self.type, self.prompt, self.messages, self.config)
+
+
 class PreviewState(_Model):
     """A preview label (`pr-123`): the version number and content hash it serves."""
 
@@ -75,8 +93,9 @@ class PromptState(_Model):
 
 class RegistryState(_Model):
     prompts: dict[str, PromptState] = Field(default_factory=dict)
-    protected_labels: list[str] = Field(default_factory=lambda: ["production"])
-    preview_prefix: str = "pr-"  # labels starting with it are previews, outside the declared set
+    protected_labels: list[str] = Field(default_factory=lambda: [PRODUCTION])
+    # Labels starting with it are previews, outside the declared set.
+    preview_prefix: str = PREVIEW_PREFIX
 
 
 class PublishSource(_Model):

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from promptrail.cli.common import ApiKeyOption, RegistryOption, err
+from promptrail.constants import COMMENT_MARKER
 from promptrail.errors import UsageError
-from promptrail.gitops.github import DEFAULT_MARKER, GitHub, pull_request_from_env, with_marker
+from promptrail.gitops.github import GitHub, pull_request_from_env, with_marker
 
 
 def command(
@@ -33,7 +34,7 @@ def command(
     path: Annotated[str, typer.Option("--path", help="Repository root.")] = ".",
     marker: Annotated[
         str, typer.Option("--marker", help="Finds the comment to update; kept in its body.")
-    ] = DEFAULT_MARKER,
+    ] = COMMENT_MARKER,
     pr: Annotated[
         int | None,
         typer.Option("--pr", help="Pull request number (default: from GITHUB_EVENT_PATH)."),

@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from promptrail import settings
+
 RegistryOption = Annotated[
     str | None,
     typer.Option(
         "--registry",
-        envvar="PROMPTRAIL_URL",
+        envvar=settings.URL.name,
         help="Registry address, e.g. http://127.0.0.1:8700 (env PROMPTRAIL_URL).",
         show_default=False,
     ),
@@ -20,7 +22,7 @@ ApiKeyOption = Annotated[
     str | None,
     typer.Option(
         "--api-key",
-        envvar="PROMPTRAIL_API_KEY",
+        envvar=settings.API_KEY.name,
         help="API key for the registry (env PROMPTRAIL_API_KEY).",
         show_default=False,
     ),

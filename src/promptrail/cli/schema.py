@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptrail.repo.spec import LABEL_PATTERN, LATEST, PromptFile
+from promptrail.constants import LATEST
+from promptrail.repo.spec import LABEL_PATTERN, PromptFile
 
 DESCRIPTIONS = {
     "version": "Integer >= 1. Bump it when the content (type, prompt/messages, config) "

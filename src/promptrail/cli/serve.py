@@ -8,12 +8,13 @@ from typing import Annotated, Any
 import typer
 
 from promptrail.errors import RegistryUnavailable
+from promptrail.settings import DB, HOST, PORT, PRICES
 
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        envvar="PROMPTRAIL_DB",
+        envvar=DB.name,
         help="Database URL: sqlite:///path.db (default sqlite:///.promptrail/registry.db) "
         "or postgresql://user@host/dbname (env PROMPTRAIL_DB).",
         show_default=False,
@@ -41,10 +42,10 @@ def uvicorn_options() -> dict[str, Any]:
 
 def command(
     host: Annotated[
-        str, typer.Option("--host", envvar="PROMPTRAIL_HOST", help="Address to bind.")
+        str, typer.Option("--host", envvar=HOST.name, help="Address to bind.")
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", envvar="PROMPTRAIL_PORT", min=1, max=65535, help="Port.")
+        int, typer.Option("--port", envvar=PORT.name, min=1, max=65535, help="Port.")
     ] = 8700,
     db: DbOption = None,
     workers: Annotated[
@@ -75,7 +76,7 @@ def command(
         str | None,
         typer.Option(
             "--prices",
-            envvar="PROMPTRAIL_PRICES",
+            envvar=PRICES.name,
             help="YAML file of model prices over the shipped table (env PROMPTRAIL_PRICES).",
         ),
     ] = None,
@@ -111,7 +112,7 @@ def command(
         from promptrail.store.pricing import file_prices
 
         file_prices(prices)
-        os.environ["PROMPTRAIL_PRICES"] = os.path.abspath(prices)
+        os.environ[PRICES.name] = os.path.abspath(prices)
     _banner(settings, port, workers, shown_db, before, schema, keys)
     options = uvicorn_options()
     options["access_log"] = access_log

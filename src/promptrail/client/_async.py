@@ -16,7 +16,7 @@ from typing import Any
 
 from promptrail.client._core import (
     DEFAULT_CACHE_TTL,
-    PRODUCTION,
+    QUICK_RETRY,
     BaseClient,
     Key,
     Outcome,
@@ -28,7 +28,9 @@ from promptrail.client._core import (
     timed_out,
 )
 from promptrail.client.prompts import ChatPrompt, Prompt, TextPrompt
+from promptrail.constants import PRODUCTION
 from promptrail.errors import RegistryError
+from promptrail.retry import Retry
 
 
 class AsyncClient(BaseClient):
@@ -222,7 +224,7 @@ class AsyncClient(BaseClient):
             )
         path, params = request_path(key)
         headers = self._headers(etag)
-        attempt = 0
+        retry = Retry(QUICK_RETRY, retries, deadline)
         while True:
             remaining = deadline - monotonic()
             if remaining <= 0:
@@ -241,11 +243,10 @@ class AsyncClient(BaseClient):
                 outcome = Outcome("failed", failure_reason(exc), retry=True)
             except RuntimeError as exc:  # closed meanwhile by aclose()
                 return Outcome("failed", str(exc))
-            delay = retry_after(outcome, attempt, retries, deadline)
+            delay = retry_after(outcome, retry)
             if delay is None:
                 return outcome
             await asyncio.sleep(delay)
-            attempt += 1
 
     # -- lifecycle ----------------------------------------------------------------------------
 

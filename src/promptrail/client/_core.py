@@ -19,18 +19,26 @@ from collections.abc import Mapping
 from time import monotonic
 from typing import Any
 
-from promptrail.client.local import Folder, Snapshot, SnapshotError, load_snapshot
-from promptrail.client.prompts import InvalidPromptData, Prompt, fallback_prompt, prompt_from_data
-from promptrail.errors import PromptNotFound, RegistryError, RegistryUnavailable, UsageError
+from promptrail import settings
+from promptrail.client.local import Folder, Snapshot, load_snapshot
+from promptrail.client.prompts import Prompt, fallback_prompt, prompt_from_data
+from promptrail.errors import (
+    InvalidPromptData,
+    PromptNotFound,
+    RegistryError,
+    RegistryUnavailable,
+    SnapshotError,
+    UsageError,
+)
+from promptrail.retry import Backoff, Retry
 
-PRODUCTION = "production"
 DEFAULT_CACHE_TTL = 60.0  # seconds a fetched prompt is served without asking again
 DEFAULT_TIMEOUT = 2.0  # seconds a cold get_prompt may wait for the registry, retries included
 DEFAULT_MAX_RETRIES = 2  # extra attempts after a failure that is quick (refused, 5xx, garbage)
-BACKOFF_BASE = 0.05  # retry n waits uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**n))
-BACKOFF_CAP = 0.5
-RETRY_MIN = 1.0  # after a failed refresh, wait this long before the next (doubling)...
-RETRY_MAX = 30.0  # ...up to this
+# Retry n of one fetch waits uniform(0, min(0.5, 0.05 * 2**n)), within the timeout.
+QUICK_RETRY = Backoff(0.05, 0.5)
+# After a failed refresh, wait 1 s before the next, doubling up to 30 s.
+REFRESH_RETRY = Backoff(1.0, 30.0, jitter="none")
 API_PREFIX = "/api/v1/prompts/"
 
 Key = tuple[str, Any, int | None]
@@ -140,13 +148,6 @@ def fresh(error: RegistryError) -> RegistryError:
     return type(error)(str(error), error.status)
 
 
-def backoff(attempt: int) -> float:
-    """Full jitter: spreads retries of many processes so they do not arrive together."""
-    import random
-
-    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
-
-
 def timed_out(budget: float) -> Outcome:
     return Outcome("failed", f"no answer within the {budget:.2g} s timeout")
 
@@ -162,18 +163,15 @@ def failure_reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def retry_after(outcome: Outcome, attempt: int, retries: int, deadline: float) -> float | None:
+def retry_after(outcome: Outcome, retry: Retry) -> float | None:
     """Seconds to wait before trying again, or None: `outcome` is the answer."""
-    if outcome.retry and attempt:
-        outcome.message += f" ({attempt + 1} attempts)"
-    if not outcome.retry or attempt >= retries:
-        return None
-    delay = backoff(attempt)
-    return None if monotonic() + delay >= deadline else delay
+    if outcome.retry and retry.attempt:
+        outcome.message += f" ({retry.attempt + 1} attempts)"
+    return retry.next_delay() if outcome.retry else None
 
 
 def retry_delay(failures: int) -> float:
-    return min(RETRY_MAX, RETRY_MIN * 2 ** max(0, failures - 1))
+    return REFRESH_RETRY.delay(failures - 1)
 
 
 def choose_variant(name: str, weights: Mapping[str, float], key: object) -> str:
@@ -220,10 +218,10 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _setting(value: Any, env: str) -> Any:
+def _setting(value: Any, variable: settings.Variable) -> Any:
     # An argument wins; "" switches a source off even when the environment sets it.
     if value is None:
-        value = os.environ.get(env) or None
+        value = variable.get()
     return value or None
 
 
@@ -241,14 +239,14 @@ class BaseClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         transport: Any = None,
     ):
-        url = _setting(url, "PROMPTRAIL_URL")
+        url = _setting(url, settings.URL)
         self.url: str | None = url.rstrip("/") if url else None
-        self.api_key: str | None = _setting(api_key, "PROMPTRAIL_API_KEY")
+        self.api_key: str | None = _setting(api_key, settings.API_KEY)
         self.snapshot_path: str | None = _setting(
-            os.fspath(snapshot) if snapshot else snapshot, "PROMPTRAIL_SNAPSHOT"
+            os.fspath(snapshot) if snapshot else snapshot, settings.SNAPSHOT
         )
         self.prompts_dir: str | None = _setting(
-            os.fspath(prompts_dir) if prompts_dir else prompts_dir, "PROMPTRAIL_PROMPTS_DIR"
+            os.fspath(prompts_dir) if prompts_dir else prompts_dir, settings.PROMPTS_DIR
         )
         if timeout <= 0 or max_retries < 0:
             raise UsageError("timeout must be > 0 and max_retries >= 0")

@@ -19,7 +19,7 @@ from typing import Any
 
 from promptrail.client._core import (
     DEFAULT_CACHE_TTL,
-    PRODUCTION,
+    QUICK_RETRY,
     BaseClient,
     Key,
     Outcome,
@@ -31,7 +31,9 @@ from promptrail.client._core import (
     timed_out,
 )
 from promptrail.client.prompts import ChatPrompt, Prompt, TextPrompt
+from promptrail.constants import PRODUCTION
 from promptrail.errors import RegistryError
+from promptrail.retry import Retry
 
 REFRESH_THREADS = 2
 
@@ -284,7 +286,7 @@ class Client(BaseClient):
             http = self._open()
         path, params = request_path(key)
         headers = self._headers(etag)
-        attempt = 0
+        retry = Retry(QUICK_RETRY, retries, deadline)
         while True:
             remaining = deadline - monotonic()
             if remaining <= 0:
@@ -300,11 +302,10 @@ class Client(BaseClient):
                 outcome = Outcome("failed", failure_reason(exc), retry=True)
             except RuntimeError as exc:  # closed meanwhile by close()
                 return Outcome("failed", str(exc))
-            delay = retry_after(outcome, attempt, retries, deadline)
+            delay = retry_after(outcome, retry)
             if delay is None:
                 return outcome
             time.sleep(delay)
-            attempt += 1
 
     def _open(self) -> Any:
         import httpx

@@ -21,12 +21,8 @@ import os
 import threading
 from typing import Any
 
-SNAPSHOT_FORMAT = "promptrail-snapshot/1"
-LATEST = "latest"
-
-
-class SnapshotError(Exception):
-    """A snapshot file that cannot be used; the message names the file and the fix."""
+from promptrail.constants import SNAPSHOT_FORMAT
+from promptrail.errors import SnapshotError
 
 
 class Snapshot:
@@ -111,6 +107,8 @@ class Folder:
         if name not in loaded:
             problems = [str(p) for p in loaded.problems if p.name == name]
             return None, problems[0] if problems else "no such prompt file"
+        from promptrail.repo.spec import label_map, version_data
+
         spec = loaded[name].spec
         labels = label_map(spec)
         version = which if isinstance(which, int) else labels.get(which)
@@ -133,24 +131,3 @@ class Folder:
         # The last content committed under the number, as the registry has it.
         entry = last_with_version(repo.history([name]).get(name, []), version)
         return entry.prompt.spec if entry is not None and entry.prompt is not None else None
-
-
-def label_map(spec: Any) -> dict[str, int]:
-    """The file's labels plus `latest` (its current version)."""
-    labels: dict[str, int] = {LATEST: spec.version}
-    labels.update(spec.label_map())
-    return labels
-
-
-def version_data(name: str, spec: Any, labels: dict[str, int]) -> dict[str, Any]:
-    """A version read from a file, in the registry's JSON shape."""
-    data: dict[str, Any] = {"name": name, "version": spec.version, "type": spec.type}
-    if spec.type == "chat":
-        data["messages"] = spec.messages_as_dicts()
-    else:
-        data["prompt"] = spec.prompt
-    data["config"] = spec.config
-    data["labels"] = sorted(label for label, v in labels.items() if v == spec.version)
-    data["tags"] = list(spec.tags)
-    data["hash"] = spec.hash
-    return data

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, NoReturn, Self
 
 from promptrail.content import content_hash, content_of
+from promptrail.errors import InvalidPromptData
 from promptrail.template import Template, chat_variables, compile_chat, compile_template
 
 Source = Literal["registry", "cache", "stale", "snapshot", "folder", "fallback"]
@@ -195,10 +196,6 @@ class ChatPrompt(_Prompt):
 
 
 Prompt = TextPrompt | ChatPrompt
-
-
-class InvalidPromptData(ValueError):
-    """A registry answer or snapshot entry that is not a prompt version."""
 
 
 def prompt_from_data(data: Any, source: Source, label: str | None) -> Prompt:

@@ -14,11 +14,12 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from promptrail.constants import LATEST, PRODUCTION
 from promptrail.errors import Problem, TemplateError
 from promptrail.gitops.versioning import VersionHistory
 from promptrail.repo.promptfile import LoadedPrompt
 from promptrail.repo.repository import PromptRepo
-from promptrail.repo.spec import LATEST, PLACEHOLDER, PRODUCTION
+from promptrail.repo.spec import PLACEHOLDER
 from promptrail.template import chat_variables, variables_of
 
 

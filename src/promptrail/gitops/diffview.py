@@ -1,7 +1,7 @@
 """A `RepoDiff` as terminal text, a pull-request comment (markdown) or JSON.
 
 The JSON shape is stable (documented in docs/prompt-files.md); the markdown starts with
-the marker `<!-- promptrail-diff -->` so a bot can find its comment and edit it in place,
+the marker `constants.COMMENT_MARKER` so a bot can find its comment and edit it in place,
 and stays under GitHub's comment size by collapsing what does not fit.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from promptrail.constants import COMMENT_MARKER, LATEST
 from promptrail.gitops.diff import Change, PromptDiff, RepoDiff
 
-MARKER = "<!-- promptrail-diff -->"
 FORMATS = ("text", "markdown", "json")
 MAX_DIFF_LINES = 150  # per prompt in a comment; the rest is one `promptrail diff` away
 MAX_COMMENT_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
@@ -159,7 +159,7 @@ def _table(diff: RepoDiff) -> list[str]:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for item in diff.prompts:
-        labels = ", ".join(label_text(c) for c in item.labels if c.key != "latest")
+        labels = ", ".join(label_text(c) for c in item.labels if c.key != LATEST)
         variables = _added_removed(
             item.variables_added + item.placeholders_added,
             item.variables_removed + item.placeholders_removed,
@@ -216,7 +216,7 @@ def _details(item: PromptDiff) -> list[str]:
 
 def render_markdown(diff: RepoDiff) -> str:
     """A pull-request comment: summary table, then one collapsed block per prompt."""
-    out = [MARKER, f"### promptrail: {summary(diff)}", ""]
+    out = [COMMENT_MARKER, f"### promptrail: {summary(diff)}", ""]
     if not diff.prompts:
         return "\n".join(out) + "\n"
     if diff.breaking:

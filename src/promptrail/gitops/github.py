@@ -15,25 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from promptrail.errors import PromptrailError, UsageError
+from promptrail.constants import COMMENT_MARKER
+from promptrail.errors import GitHubError, UsageError
 
 if TYPE_CHECKING:
     import httpx
 
 DEFAULT_API_URL = "https://api.github.com"
-DEFAULT_MARKER = "<!-- promptrail-diff -->"
 # GitHub refuses comment bodies longer than 65,536 characters.
 MAX_BODY = 65_536
 PAGE_SIZE = 100
 TIMEOUT = 30.0
-
-
-class GitHubError(PromptrailError):
-    """GitHub refused a request or could not be reached; the message says what to do."""
-
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -163,7 +155,7 @@ class GitHub:
                 return comment
         return None
 
-    def upsert_comment(self, pr: PullRequest, body: str, marker: str = DEFAULT_MARKER) -> Posted:
+    def upsert_comment(self, pr: PullRequest, body: str, marker: str = COMMENT_MARKER) -> Posted:
         """Update the comment that carries `marker`, or create it."""
         body = with_marker(body, marker)
         existing = self.find_comment(pr, marker)

@@ -20,10 +20,10 @@ from promptrail.api.registry import (
     RegistryState,
     VersionUpload,
 )
+from promptrail.constants import LATEST
 from promptrail.errors import Problem
 from promptrail.repo.promptfile import LoadedPrompt
 from promptrail.repo.repository import Commit, HistoryEntry, last_with_version, versions_in_history
-from promptrail.repo.spec import LATEST
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import quote
 
 import httpx
 
+from promptrail.api.client import RegistryClient
+from promptrail.constants import PRODUCTION
+from promptrail.errors import PromptNotFound, RegistryError, UsageError
 from promptrail.gitops.diff import PromptDiff, RepoDiff, diff_refs
 from promptrail.gitops.diffview import render_markdown
 from promptrail.repo.repository import PromptRepo
-from promptrail.repo.spec import PRODUCTION
 
 DAYS = 7
 TIMEOUT = 5.0  # a slow registry must not hold up the pull request
@@ -44,10 +44,6 @@ class Numbers:
     @property
     def cost_per_call(self) -> float | None:
         return self.cost / self.calls if self.cost is not None and self.calls else None
-
-
-class Unavailable(Exception):
-    """No numbers: the message goes in the comment instead."""
 
 
 def build_comment(
@@ -83,57 +79,35 @@ def production_section(
     end = now or datetime.now(UTC)
     start = end - timedelta(days=DAYS)
     breaking = {p.name for p in diff.breaking}
-    headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        with httpx.Client(
-            base_url=registry.rstrip("/"), headers=headers, timeout=TIMEOUT, transport=transport
-        ) as http:
-            numbers = {n: fetch_numbers(http, n, start, end, n in breaking) for n in names}
-    except Unavailable as exc:
+        with RegistryClient(registry, api_key, timeout=TIMEOUT, transport=transport) as client:
+            numbers = {n: fetch_numbers(client, n, start, end, n in breaking) for n in names}
+    except (RegistryError, UsageError) as exc:  # the numbers are a courtesy: post without
         return f"{heading}\n\n_{NOT_REACHABLE}_ ({exc})\n"
     return render_section(heading, diff, numbers)
 
 
 def fetch_numbers(
-    http: httpx.Client, name: str, start: datetime, end: datetime, callers: bool
+    client: RegistryClient, name: str, start: datetime, end: datetime, callers: bool
 ) -> Numbers:
-    prompt = _get(http, f"/api/v1/prompts/{quote(name)}", {"label": PRODUCTION}, missing=True)
-    if prompt is None:
+    try:
+        prompt = client.get(name, label=PRODUCTION)
+    except PromptNotFound:
         return Numbers(None)
-    numbers = Numbers(int(prompt["version"]))
+    numbers = Numbers(prompt.version)
     window = {"from": start.isoformat(), "to": end.isoformat(), "prompt_name": name}
-    data = _get(http, "/api/v1/metrics", {"group_by": "prompt_version", **window})
-    for row in data.get("rows", []):
-        if row.get("prompt_name") == name and row.get("prompt_version") == numbers.version:
-            numbers.calls = int(row.get("count") or 0)
-            numbers.p50_ms = row.get("latency_p50_ms")
-            numbers.cost = row.get("cost")
-            numbers.avg_score = row.get("avg_score")
-            numbers.score_count = int(row.get("score_count") or 0)
+    for row in client.metrics("prompt_version", **window).rows:
+        if row.prompt_name == name and row.prompt_version == numbers.version:
+            numbers.calls = row.count
+            numbers.p50_ms = row.latency_p50_ms
+            numbers.cost = row.cost
+            numbers.avg_score = row.avg_score
+            numbers.score_count = row.score_count
     if callers and numbers.calls:
-        data = _get(http, "/api/v1/metrics", {"group_by": "name", "unit": "traces", **window})
-        rows = sorted(data.get("rows", []), key=lambda r: -int(r.get("count") or 0))
-        numbers.callers = [(str(r.get("key") or "(unnamed)"), int(r["count"])) for r in rows]
+        rows = client.metrics("name", unit="traces", **window).rows
+        rows = sorted(rows, key=lambda r: -r.count)
+        numbers.callers = [(r.key or "(unnamed)", r.count) for r in rows]
     return numbers
-
-
-def _get(http: httpx.Client, url: str, params: dict[str, Any], missing: bool = False) -> Any:
-    try:
-        response = http.get(url, params=params)
-    except httpx.HTTPError as exc:
-        raise Unavailable(f"{http.base_url}: {type(exc).__name__}") from None
-    if response.status_code == 404 and missing:
-        return None
-    if response.status_code in (401, 403):
-        raise Unavailable(f"the key may not read {url} ({response.status_code})")
-    if response.status_code == 404:
-        raise Unavailable(f"{url} is not served by this registry")
-    if response.status_code >= 400:
-        raise Unavailable(f"{url} answered {response.status_code}")
-    try:
-        return response.json()
-    except ValueError:
-        raise Unavailable(f"{url} answered something other than JSON") from None
 
 
 # -- rendering ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from promptrail.api.registry import PromptState, PublishSource, RegistryState
+from promptrail.constants import LATEST
 from promptrail.errors import ProblemsFound, UsageError
 from promptrail.gitops.plan import LabelChange, NewVersion, Plan
 from promptrail.gitops.publish import (
@@ -25,7 +26,7 @@ from promptrail.gitops.publish import (
 )
 from promptrail.repo.promptfile import LoadedPrompt
 from promptrail.repo.repository import Commit, HistoryEntry, PromptRepo
-from promptrail.repo.spec import LABEL_RE, LATEST
+from promptrail.repo.spec import LABEL_RE
 
 
 def check_preview_label(label: str, state: RegistryState) -> None:

@@ -11,17 +11,14 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from promptrail.client.local import LATEST, SNAPSHOT_FORMAT, label_map, version_data
-from promptrail.errors import (
-    ProblemsFound,
-    RegistryError,
-    RegistryUnavailable,
-    Unauthorized,
-    UsageError,
-)
+from promptrail.constants import LATEST, PREVIEW_PREFIX, SNAPSHOT_FORMAT
+from promptrail.errors import ProblemsFound, PromptNotFound, UsageError
+from promptrail.repo.spec import label_map, version_data
+
+if TYPE_CHECKING:
+    from promptrail.api.client import RegistryClient
 
 
 @dataclass
@@ -97,41 +94,49 @@ def from_registry(
     `labels` None takes every label (previews excepted) and `latest`; `all_versions` adds
     every version, for apps that pin `version=N`.
     """
-    import httpx
+    from promptrail.api.client import RegistryClient
 
-    headers = {"Accept": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout) as http:
-        state = _get_json(http, "/api/v1/state", {})
-        prefix = state.get("preview_prefix") or "pr-"
-        versions: dict[tuple[str, int], dict[str, Any]] = {}
-        label_maps: dict[str, dict[str, int]] = {}
-        skipped: list[str] = []
-        for name, prompt in sorted((state.get("prompts") or {}).items()):
-            known = prompt.get("labels") or {}
+    versions: dict[tuple[str, int], dict[str, Any]] = {}
+    label_maps: dict[str, dict[str, int]] = {}
+    skipped: list[str] = []
+    with RegistryClient(url, api_key, timeout=timeout) as client:
+        state = client.state()
+        prefix = state.preview_prefix or PREVIEW_PREFIX
+        for name, prompt in sorted(state.prompts.items()):
+            known = prompt.labels
             if labels is None:
-                wanted = [label for label in known if not label.startswith(prefix)] + [LATEST]
+                wanted = [label for label in known if not label.startswith(prefix)]
+                wanted.append(LATEST)
             else:
                 wanted = labels
-            path = "/api/v1/prompts/" + quote(name, safe="/")
             for label in wanted:
                 if label != LATEST and label not in known:
                     continue
-                data = _get_json(http, path, {"label": label}, missing_ok=True)
+                data = _served(client, name, label=label)
                 if data is None:
                     skipped.append(f"{name}: label {label!r} is not served")
                     continue
                 _add(versions, data, name, label)
                 label_maps.setdefault(name, {})[label] = data["version"]
             if all_versions:
-                for number in prompt.get("versions") or {}:
+                for number in prompt.versions:
                     if (name, int(number)) not in versions:
-                        data = _get_json(http, path, {"version": str(number)}, missing_ok=True)
+                        data = _served(client, name, version=int(number))
                         if data is not None:
                             _add(versions, data, name, None)
     source = {"registry": url, "labels": labels, "all_versions": all_versions}
     return Built(snapshot_document(versions.values(), label_maps, source), skipped)
+
+
+def _served(
+    client: RegistryClient, name: str, *, label: str | None = None, version: int | None = None
+) -> dict[str, Any] | None:
+    """The version in the registry's JSON shape, or None when it is not served."""
+    try:
+        served = client.get(name, label=label, version=version)
+    except PromptNotFound:
+        return None
+    return served.model_dump(mode="json", exclude_none=True)
 
 
 def _add(
@@ -148,40 +153,6 @@ def _add(
             "(a preview label); leave it out of --label"
         )
     versions[key] = data
-
-
-def _get_json(
-    http: Any, path: str, params: dict[str, str], missing_ok: bool = False
-) -> dict[str, Any] | None:
-    import httpx
-
-    try:
-        response = http.get(path, params=params)
-    except httpx.HTTPError as exc:
-        raise RegistryUnavailable(
-            f"registry {http.base_url}: {exc} (is `promptrail serve` running there? "
-            "check --registry / PROMPTRAIL_URL)"
-        ) from None
-    if response.status_code == 404 and missing_ok:
-        return None
-    if response.status_code in (401, 403):
-        raise Unauthorized(
-            f"registry {http.base_url} refused {path}: pass --api-key (or set "
-            "PROMPTRAIL_API_KEY) with a key that has the `read` scope",
-            response.status_code,
-        )
-    if response.status_code != 200:
-        raise RegistryError(
-            f"registry {http.base_url}{path}: HTTP {response.status_code}: {response.text[:200]}",
-            response.status_code,
-        )
-    try:
-        data = response.json()
-    except ValueError:
-        raise RegistryError(f"registry {http.base_url}{path}: the answer is not JSON") from None
-    if not isinstance(data, dict):
-        raise RegistryError(f"registry {http.base_url}{path}: the answer is not a JSON object")
-    return data
 
 
 # -- from a folder or git ref -----------------------------------------------------------------

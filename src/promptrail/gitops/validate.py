@@ -22,18 +22,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from promptrail.constants import LATEST, PREVIEW_PREFIX
 from promptrail.errors import Problem, TemplateError
 from promptrail.gitops.versioning import VersionHistory
 from promptrail.repo.promptfile import LoadedPrompt
 from promptrail.repo.repository import PromptRepo
-from promptrail.repo.spec import LABEL_RE, LATEST, PLACEHOLDER
+from promptrail.repo.spec import LABEL_RE, PLACEHOLDER
 from promptrail.template import check_syntax, variables_of
 
 if TYPE_CHECKING:
     from promptrail.api.registry import RegistryState
 
 WARNING_CODES = frozenset({"no-model", "tag-duplicate", "version-without-change"})
-DEFAULT_PREVIEW_PREFIX = "pr-"  # RegistryState's default; the registry's own when given
 
 
 def is_error(problem: Problem) -> bool:
@@ -52,9 +52,7 @@ def validate(
         repo.resolve(base)  # an unknown ref is a GitError, not a pile of problems
     current = repo.load()
     problems = list(current.problems)
-    preview_prefix = (
-        registry_state.preview_prefix if registry_state is not None else DEFAULT_PREVIEW_PREFIX
-    )
+    preview_prefix = registry_state.preview_prefix if registry_state is not None else PREVIEW_PREFIX
     if not current.prompts and not current.problems:
         problems.append(
             Problem(
@@ -83,7 +81,7 @@ def validate(
 # -- one file on its own ------------------------------------------------------------------
 
 
-def check_file(prompt: LoadedPrompt, preview_prefix: str = DEFAULT_PREVIEW_PREFIX) -> list[Problem]:
+def check_file(prompt: LoadedPrompt, preview_prefix: str = PREVIEW_PREFIX) -> list[Problem]:
     """The rules that need nothing but the file."""
     problems = _template_problems(prompt)
     problems += _label_problems(prompt, preview_prefix)

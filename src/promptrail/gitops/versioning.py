@@ -21,10 +21,11 @@ from pathlib import Path
 
 import yaml
 
-from promptrail.errors import ProblemsFound, PromptFileError, UsageError
-from promptrail.repo.promptfile import LoadedPrompt, SchemaProblems, parse_prompt
+from promptrail.constants import LATEST
+from promptrail.errors import ProblemsFound, PromptFileError, SchemaProblems, UsageError
+from promptrail.repo.promptfile import LoadedPrompt, parse_prompt
 from promptrail.repo.repository import Commit, PromptRepo
-from promptrail.repo.spec import LABEL_RE, LATEST
+from promptrail.repo.spec import LABEL_RE
 
 _VERSION_LINE = re.compile(rb"^version[ \t]*:[ \t]*(\d+)[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
 

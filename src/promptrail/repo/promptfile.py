@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from promptrail.errors import Problem, PromptFileError
+from promptrail.errors import Problem, PromptFileError, SchemaProblems
 from promptrail.repo.spec import TOP_LEVEL_KEYS, PromptFile
 from promptrail.repo.yamlfile import SourceMap, parse_mapping
 
@@ -58,12 +58,6 @@ def parse_prompt(data: bytes, name: str, path: str, blob: str | None = None) -> 
     if isinstance(cached, PromptFileError):
         raise cached
     raise SchemaProblems(cached)
-
-
-class SchemaProblems(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(map(str, problems)))
-        self.problems = problems
 
 
 def _parse_uncached(

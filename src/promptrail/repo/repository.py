@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from promptrail.errors import GitError, Problem, PromptFileError
-from promptrail.repo.promptfile import LoadedPrompt, SchemaProblems, git_blob_id, parse_prompt
+from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems
+from promptrail.repo.promptfile import LoadedPrompt, git_blob_id, parse_prompt
 from promptrail.repo.spec import is_valid_name
 
 PROMPTS_DIR = "prompts"

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from promptrail.constants import LATEST
 from promptrail.content import canonical_json as canonical_json
 from promptrail.content import content_hash as content_hash
 from promptrail.content import content_of
@@ -28,8 +29,6 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$"
 LABEL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 NAME_RE = re.compile(NAME_PATTERN)
 LABEL_RE = re.compile(LABEL_PATTERN)
-LATEST = "latest"
-PRODUCTION = "production"
 PLACEHOLDER = "placeholder"
 TOP_LEVEL_KEYS = (
     "version",
@@ -134,20 +133,22 @@ class PromptFile(BaseModel):
         return dict.fromkeys(self.labels, self.version)
 
 
-class PublishedVersion(BaseModel):
-    """What the registry serves for one (name, version): the shape DESIGN fixes."""
+def label_map(spec: PromptFile) -> dict[str, int]:
+    """The file's labels plus `latest` (its current version)."""
+    labels: dict[str, int] = {LATEST: spec.version}
+    labels.update(spec.label_map())
+    return labels
 
-    model_config = ConfigDict(extra="forbid")
 
-    name: str
-    version: int
-    type: Literal["text", "chat"]
-    prompt: str | None = None
-    messages: list[dict[str, str]] | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
-    labels: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    hash: str
-
-    def content(self) -> dict[str, Any]:
-        return content_of(self.type, self.prompt, self.messages, self.config)
+def version_data(name: str, spec: PromptFile, labels: dict[str, int]) -> dict[str, Any]:
+    """A version read from a file, in the registry's JSON shape."""
+    data: dict[str, Any] = {"name": name, "version": spec.version, "type": spec.type}
+    if spec.type == "chat":
+        data["messages"] = spec.messages_as_dicts()
+    else:
+        data["prompt"] = spec.prompt
+    data["config"] = spec.config
+    data["labels"] = sorted(label for label, v in labels.items() if v == spec.version)
+    data["tags"] = list(spec.tags)
+    data["hash"] = spec.hash
+    return data

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from promptrail.server.errors import ApiProblem
+from promptrail.errors import ApiProblem
 from promptrail.store import Store
 
 SCOPES = ("read", "publish", "deploy", "ingest", "admin")

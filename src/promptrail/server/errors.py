@@ -18,27 +18,16 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from promptrail.api.registry import ApiError
-from promptrail.errors import UsageError
-from promptrail.store import InvalidRequest, NotFound, SchemaError, StoreConflict
+from promptrail.errors import (
+    ApiProblem,
+    InvalidRequest,
+    NotFound,
+    SchemaError,
+    StoreConflict,
+    UsageError,
+)
 
 log = logging.getLogger("promptrail.server")
-
-
-class ApiProblem(Exception):
-    """Raise from a route to answer with an ApiError."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details or []
-        self.headers = headers
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> bytes:

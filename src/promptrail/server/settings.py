@@ -1,5 +1,7 @@
 """The server's settings: CLI flags over `PROMPTRAIL_*` environment variables over defaults.
 
+The variables are declared in `promptrail.settings`; this module gives them types.
+
 | setting            | env                            | default                            |
 |--------------------|--------------------------------|------------------------------------|
 | db_url             | PROMPTRAIL_DB                  | sqlite:///.promptrail/registry.db  |
@@ -18,18 +20,27 @@ management `admin`. Auth off is allowed only on a loopback address.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from promptrail import settings as env
+from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
 from promptrail.errors import UsageError
-from promptrail.repo.spec import LABEL_RE, PRODUCTION
+from promptrail.repo.spec import LABEL_RE
 from promptrail.store import DEFAULT_DB_URL
 
-ENV_PREFIX = "PROMPTRAIL_"
-TRUE = {"1", "true", "on", "yes"}
-FALSE = {"0", "false", "off", "no"}
+# Each field and the variable that sets it.
+VARIABLES: dict[str, env.Variable] = {
+    "db_url": env.DB,
+    "auth": env.AUTH,
+    "protected_labels": env.PROTECTED_LABELS,
+    "preview_prefix": env.PREVIEW_PREFIX,
+    "max_body_bytes": env.MAX_BODY_BYTES,
+    "host": env.HOST,
+    "migrate": env.MIGRATE,
+    "poll_interval": env.POLL_INTERVAL,
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ class Settings:
     db_url: str = DEFAULT_DB_URL
     auth: bool = True
     protected_labels: tuple[str, ...] = (PRODUCTION,)
-    preview_prefix: str = "pr-"
+    preview_prefix: str = PREVIEW_PREFIX
     max_body_bytes: int = 32 * 1024 * 1024
     host: str = "127.0.0.1"
     migrate: bool = True
@@ -46,11 +57,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then `PROMPTRAIL_*` variables, then `overrides` that are not None."""
-        env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for spec in fields(cls):
-            raw = env.get(ENV_PREFIX + _env_name(spec.name))
-            if raw is not None and raw != "":
+            raw = VARIABLES[spec.name].get(environ)
+            if raw is not None:
                 values[spec.name] = _parse(spec.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "protected_labels" in values:
@@ -68,7 +78,7 @@ class Settings:
                 text = ",".join(value)
             else:
                 text = str(value)
-            out[ENV_PREFIX + _env_name(spec.name)] = text
+            out[VARIABLES[spec.name].name] = text
         return out
 
     def check(self) -> Settings:
@@ -102,18 +112,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _env_name(field_name: str) -> str:
-    return {"db_url": "DB"}.get(field_name, field_name.upper())
-
-
 def _parse(name: str, raw: str) -> Any:
-    where = f"{ENV_PREFIX}{_env_name(name)}={raw!r}"
+    where = f"{VARIABLES[name].name}={raw!r}"
     if name in ("auth", "migrate"):
-        if raw.lower() in TRUE:
-            return True
-        if raw.lower() in FALSE:
-            return False
-        raise UsageError(f"{where}: use on or off")
+        value = env.switch(raw)
+        if value is None:
+            raise UsageError(f"{where}: use on or off")
+        return value
     if name == "protected_labels":
         return tuple(p.strip() for p in raw.split(",") if p.strip())
     if name in ("max_body_bytes", "poll_interval"):

@@ -31,11 +31,10 @@ from promptrail.api.registry import (
     RegistryState,
     VersionList,
 )
-from promptrail.errors import UsageError
+from promptrail.errors import InvalidRequest, NotFound, SchemaError, StoreConflict, UsageError
 from promptrail.store import keys as _keys
 from promptrail.store import publish as _publish
 from promptrail.store import registry as _registry
-from promptrail.store.errors import InvalidRequest, NotFound, SchemaError, StoreConflict
 from promptrail.store.registry import bump_revision
 from promptrail.store.tables import REVISION_KEY, registry_meta
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
 
 from promptrail.api.registry import PublishRequest, PublishResult, VersionUpload
-from promptrail.store.errors import InvalidRequest, StoreConflict, summarize
+from promptrail.errors import InvalidRequest, StoreConflict, summarize
 from promptrail.store.registry import chunks, now
 from promptrail.store.tables import (
     label_history,

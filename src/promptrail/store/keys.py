@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from promptrail.api.registry import KeyCreated, KeyInfo
-from promptrail.errors import UsageError
-from promptrail.store.errors import NotFound
+from promptrail.errors import NotFound, UsageError
 from promptrail.store.registry import iso, now
 from promptrail.store.tables import api_keys
 

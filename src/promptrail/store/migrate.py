@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
-from promptrail.store.errors import SchemaError
+from promptrail.errors import SchemaError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_ID = 7_305_118_042  # arbitrary: promptrail's advisory lock for migrations

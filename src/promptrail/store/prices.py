@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from promptrail.api.tracing import ModelPriceCreate
-from promptrail.store.errors import InvalidRequest, NotFound
+from promptrail.errors import InvalidRequest, NotFound
 from promptrail.store.ingest import upsert
 from promptrail.store.pricing import Price, compile_pattern
 from promptrail.store.tracing import model_prices

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from promptrail import settings
 from promptrail.errors import UsageError
 
 SOURCES = ("builtin", "file", "api")  # in increasing priority
@@ -204,7 +205,7 @@ def builtin_prices() -> tuple[Price, ...]:
 
 def file_prices(path: str | os.PathLike[str] | None = None) -> list[Price]:
     """Prices from `path`, or from the file named by PROMPTRAIL_PRICES; [] when neither."""
-    path = path or os.environ.get("PROMPTRAIL_PRICES")
+    path = path or settings.PRICES.get()
     if not path:
         return []
     file = Path(path)

@@ -20,8 +20,8 @@ from promptrail.api.registry import (
     VersionInfo,
     VersionList,
 )
-from promptrail.repo.spec import LATEST, PRODUCTION
-from promptrail.store.errors import NotFound
+from promptrail.constants import LATEST, PREVIEW_PREFIX, PRODUCTION
+from promptrail.errors import NotFound
 from promptrail.store.tables import REVISION_KEY, registry_meta
 from promptrail.store.tables import label_history as history_t
 from promptrail.store.tables import labels as labels_t
@@ -252,7 +252,7 @@ def state(
     names: Iterable[str] | None = None,
     *,
     protected_labels: list[str] | None = None,
-    preview_prefix: str = "pr-",
+    preview_prefix: str = PREVIEW_PREFIX,
 ) -> RegistryState:
     prompts: dict[str, PromptState] = {}
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, FromClause, and_, case, func, literal, or_, select
 
 from promptrail.api.tracing import Metrics, MetricsRow
-from promptrail.store.errors import InvalidRequest
+from promptrail.errors import InvalidRequest
 from promptrail.store.registry import iso
 from promptrail.store.tracing import observations as obs_t
 from promptrail.store.tracing import scores as scores_t

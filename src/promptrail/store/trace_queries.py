@@ -31,7 +31,7 @@ from promptrail.api.tracing import (
     TraceSummary,
     UsageTotals,
 )
-from promptrail.store.errors import NotFound
+from promptrail.errors import NotFound
 from promptrail.store.registry import iso
 from promptrail.store.tracing import observations as obs_t
 from promptrail.store.tracing import scores as scores_t

@@ -15,16 +15,10 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
+from promptrail.errors import PermanentError, RetryableError
+
 SDK_NAME = "promptrail-python"
 INGEST_PATH = "/api/v1/ingest"
-
-
-class RetryableError(Exception):
-    """The destination is down or overloaded: worth trying again later."""
-
-
-class PermanentError(Exception):
-    """The destination refused the batch for good (bad key, malformed request)."""
 
 
 class Exporter(Protocol):

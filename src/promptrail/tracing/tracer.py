@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from promptrail import settings
 from promptrail.tracing.context import current
 from promptrail.tracing.observation import (
     NOOP,
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from promptrail.tracing.worker import Worker
 
 log = logging.getLogger("promptrail.tracing")
-
-_FALSE = {"0", "false", "no", "off"}
 
 
 def _discard(item: Any) -> None:
@@ -65,11 +63,10 @@ class Tracer:
         max_field_chars: int = 100_000,
         shutdown_timeout: float = 5.0,
     ):
-        env = os.environ
         if enabled is None:
-            enabled = env.get("PROMPTRAIL_TRACING", "true").strip().lower() not in _FALSE
+            enabled = settings.TRACING.switch(True) is not False  # unreadable: stay on
         if sample_rate is None:
-            sample_rate = _env_float("PROMPTRAIL_SAMPLE_RATE", 1.0)
+            sample_rate = _env_rate(settings.SAMPLE_RATE, 1.0)
         if not 0.0 <= sample_rate <= 1.0:
             raise ValueError(f"sample_rate must be between 0 and 1, not {sample_rate}")
         if max_queue < 1 or batch_size < 1:
@@ -93,8 +90,8 @@ class Tracer:
             builder = EventBuilder(
                 mask=mask,
                 max_chars=max_field_chars,
-                environment=environment or env.get("PROMPTRAIL_ENVIRONMENT") or None,
-                release=release or env.get("PROMPTRAIL_RELEASE") or None,
+                environment=environment or settings.ENVIRONMENT.get(),
+                release=release or settings.RELEASE.get(),
             )
             self._worker = Worker(
                 exporter,
@@ -242,24 +239,24 @@ class Tracer:
             return False
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
+def _env_rate(variable: settings.Variable, default: float) -> float:
+    raw = variable.get()
+    if raw is None:
         return default
     try:
         return min(1.0, max(0.0, float(raw)))
     except ValueError:
-        log.warning("promptrail: %s=%r is not a number; using %s", name, raw, default)
+        log.warning("promptrail: %s=%r is not a number; using %s", variable.name, raw, default)
         return default
 
 
 def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Exporter | None:
     from promptrail.tracing.exporter import HttpExporter, JsonlExporter
 
-    url = url or os.environ.get("PROMPTRAIL_URL")
+    url = url or settings.URL.get()
     if url:
-        return HttpExporter(url, api_key or os.environ.get("PROMPTRAIL_API_KEY"), timeout=timeout)
-    path = os.environ.get("PROMPTRAIL_TRACE_FILE")
+        return HttpExporter(url, api_key or settings.API_KEY.get(), timeout=timeout)
+    path = settings.TRACE_FILE.get()
     if path:
         return JsonlExporter(path)
     return None

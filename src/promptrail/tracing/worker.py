@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import weakref
 from collections import deque
 from typing import Any
 
+from promptrail.errors import PermanentError
+from promptrail.retry import Backoff, Retry
 from promptrail.tracing.events import EventBuilder
-from promptrail.tracing.exporter import Exporter, PermanentError
+from promptrail.tracing.exporter import Exporter
 
 log = logging.getLogger("promptrail.tracing")
 
@@ -164,7 +165,7 @@ class Worker:
         events = self.builder.build(batch)  # serialization happens here, once per batch
         if not events:
             return
-        delay = 0.1
+        retry = Retry(Backoff(0.1, self.max_retry_delay, jitter="spread"))
         while True:
             try:
                 rejected = self.exporter.export(events)
@@ -178,10 +179,9 @@ class Worker:
                     log.warning(
                         "promptrail: cannot deliver traces (%s); keeping them and retrying", exc
                     )
-                if self._stop.wait(delay * random.uniform(0.5, 1.5)):
+                if self._stop.wait(retry.next_delay() or 0.0):  # never None: no limit
                     self.failed += len(events)
                     return
-                delay = min(delay * 2, self.max_retry_delay)
                 continue
             if self._failing:
                 self._failing = False

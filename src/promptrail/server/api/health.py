@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from promptrail import __version__
 from promptrail.api.registry import Health
-from promptrail.server.errors import ApiProblem
+from promptrail.errors import ApiProblem
 from promptrail.server.state import registry_of
 
 router = APIRouter(prefix="/api/v1", tags=["health"])

@@ -21,8 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api.tracing import IngestBatch, IngestResult
+from promptrail.errors import ApiProblem
 from promptrail.server.auth import Principal, require_scope
-from promptrail.server.errors import ERROR_RESPONSES, ApiProblem
+from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import registry_of
 from promptrail.store.ingest import Outcome, parse_body, parse_events, store_valid
 from promptrail.store.prices import api_prices

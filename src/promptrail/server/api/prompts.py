@@ -9,13 +9,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from promptrail.api.registry import LabelHistory, PromptList, VersionList
-from promptrail.repo.spec import LABEL_RE, PRODUCTION, PublishedVersion, is_valid_name
+from promptrail.api.registry import LabelHistory, PromptList, PublishedVersion, VersionList
+from promptrail.constants import PRODUCTION
+from promptrail.errors import ApiProblem, NotFound
+from promptrail.repo.spec import LABEL_RE, is_valid_name
 from promptrail.server.auth import Principal, require_scope
 from promptrail.server.cache import Entry, make_entry, send_entry
-from promptrail.server.errors import ERROR_RESPONSES, ApiProblem, error_body
+from promptrail.server.errors import ERROR_RESPONSES, error_body
 from promptrail.server.state import registry_of
-from promptrail.store import NotFound, Store
+from promptrail.store import Store
 from promptrail.store import registry as queries
 
 router = APIRouter(prefix="/api/v1", tags=["prompts"])

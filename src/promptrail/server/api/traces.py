@@ -24,9 +24,10 @@ from promptrail.api.tracing import (
     TraceDetail,
     TraceList,
 )
+from promptrail.errors import ApiProblem
 from promptrail.server.api.ingest import pricing_of
 from promptrail.server.auth import Principal, require_scope
-from promptrail.server.errors import ERROR_RESPONSES, ApiProblem
+from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import read, registry_of
 from promptrail.store.ingest import new_score_id, store_events
 from promptrail.store.trace_metrics import GROUPS, UNITS, MetricsQuery, metrics

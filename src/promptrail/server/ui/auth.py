@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from promptrail.errors import LoginRequired, Refused
 from promptrail.server.auth import ANYONE, Principal, effective
 from promptrail.server.state import registry_of
 from promptrail.server.ui.common import render, url
@@ -30,22 +31,6 @@ COOKIE = "promptrail_session"
 MAX_AGE = 14 * 24 * 3600  # seconds a login lasts
 SALT = "promptrail-ui-login"
 router = APIRouter(include_in_schema=False)
-
-
-class LoginRequired(Exception):
-    """Raised by a page when nobody is logged in: the handler redirects to /login."""
-
-    def __init__(self, next_path: str, message: str | None = None):
-        super().__init__(message or "log in")
-        self.next_path, self.message = next_path, message
-
-
-class Refused(Exception):
-    """The key lacks the scope a page or an action needs: a 403 page says which."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from promptrail.errors import PromptrailError
 from promptrail.gitops.diff import PromptDiff, compare
 from promptrail.gitops.diffview import config_text
-from promptrail.repo.promptfile import SchemaProblems, parse_prompt
+from promptrail.repo.promptfile import parse_prompt
 from promptrail.store.ui_queries import Source
 from promptrail.template import chat_variables, compile_chat, compile_text, variables_of
 
@@ -45,7 +45,7 @@ def diff_versions(name: str, old: dict[str, Any], new: dict[str, Any]) -> DiffVi
     try:
         before = parse_prompt(_as_file(old), name, f"{name}@v{old['version']}")
         after = parse_prompt(_as_file(new), name, f"{name}@v{new['version']}")
-    except (PromptrailError, SchemaProblems) as exc:
+    except PromptrailError as exc:
         view.error = f"cannot compare these versions: {exc}"
         return view
     result = compare(before, after)

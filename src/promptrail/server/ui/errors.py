@@ -16,9 +16,10 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from promptrail.errors import LoginRequired, Refused
 from promptrail.server.auth import ANYONE
 from promptrail.server.state import registry_of
-from promptrail.server.ui.auth import LoginRequired, Refused, Viewer, login_redirect
+from promptrail.server.ui.auth import Viewer, login_redirect
 from promptrail.server.ui.common import render
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from promptrail.api.registry import PromptSummary
+from promptrail.errors import NotFound
 from promptrail.repo.spec import is_valid_name
 from promptrail.server.ui.auth import Viewing
 from promptrail.server.ui.common import days_param, read, render
@@ -28,7 +29,6 @@ from promptrail.server.ui.compare import (
     inputs_of,
 )
 from promptrail.server.ui.dashboard import first_day, refresh
-from promptrail.store import NotFound
 from promptrail.store import registry as queries
 from promptrail.store import ui_rollup as rollup
 from promptrail.store import ui_sums as sums

@@ -17,9 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from promptrail.api.tracing import ObservationOut, ScoreBody, TraceDetail
+from promptrail.errors import Refused
 from promptrail.server.api.ingest import pricing_of
 from promptrail.server.state import registry_of
-from promptrail.server.ui.auth import Refused, Viewer, Viewing, check_same_site
+from promptrail.server.ui.auth import Viewer, Viewing, check_same_site
 from promptrail.server.ui.common import ms, parse_time, read, render
 from promptrail.store.ingest import new_score_id, store_events
 from promptrail.store.trace_queries import get_trace, list_traces
