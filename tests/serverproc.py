@@ -48,7 +48,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0) -> ServerProcess:  # slow on a loaded machine
         args = [
             sys.executable,
             "-m",
@@ -75,7 +75,8 @@ class ServerProcess:
             args,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            # Unbuffered: what it printed is in the log when a failed start is reported.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         last_error = "no answer yet"

@@ -370,7 +370,8 @@ def _edit_labels_text(
     text: str, labels: dict[str, int], as_list: bool, changed: str, newline: str
 ) -> str:
     root = yaml.compose(text, Loader=yaml.SafeLoader)
-    entry = next((kv for kv in root.value if kv[0].value == "labels"), None)
+    entries = root.value if root is not None else []  # an empty file composes to None
+    entry = next((kv for kv in entries if kv[0].value == "labels"), None)
     if entry is None:  # no labels yet: one line at the end
         sep = "" if not text or text.endswith(("\n", "\r")) else newline
         return f"{text}{sep}labels: {_flow(labels, as_list)}{newline}"

@@ -144,7 +144,7 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
                 "`Authorization: Bearer <key>` (PROMPTRAIL_API_KEY for the CLI; create one "
                 f"with `promptrail keys create --scope {scope}`)"
             )
-        principal = await registry.keys.resolve(registry.store, header)
+        principal: Principal = await registry.keys.resolve(registry.store, header)
         if not principal.has(scope):
             raise forbidden(principal, scope, f"{request.method} {request.url.path}")
         return principal

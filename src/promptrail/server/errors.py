@@ -138,7 +138,8 @@ async def _http(request: Request, exc: Exception) -> Response:
         message = str(exc.detail)
     else:
         message = str(exc.detail)
-    return error_response(status, STATUS_CODES.get(status, "error"), message, None, exc.headers)
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(status, STATUS_CODES.get(status, "error"), message, None, headers)
 
 
 async def _validation(request: Request, exc: Exception) -> Response:

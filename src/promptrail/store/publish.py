@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from promptrail.api.registry import LabelMove, PublishRequest, PublishResult, VersionUpload
 from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
+from promptrail.content import content_of
 from promptrail.errors import InvalidRequest, summarize
-from promptrail.repo.spec import LABEL_RE, content_hash, content_of, is_valid_name
+from promptrail.repo.spec import LABEL_RE, content_hash, is_valid_name
 from promptrail.store import registry
 from promptrail.store.changes import Current
 

@@ -76,7 +76,7 @@ def observe(
         raise ValueError(f"as_type must be 'span' or 'generation', not {as_type!r}")
 
     def decorate(fn: F) -> F:
-        label = name or getattr(fn, "__name__", "call")
+        label = name or str(getattr(fn, "__name__", "call"))
         start = _starter(label, as_type, _param_names(fn) if capture_input else (), capture_input)
         if inspect.isasyncgenfunction(fn):
             wrapper = _async_gen_wrapper(fn, start, capture_output)

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from promptrail.tracing.context import span_hex, trace_hex
 from promptrail.tracing.observation import Call, Observation, Score, Trace
@@ -179,7 +179,7 @@ def _as_mapping(value: Any) -> Mapping[str, Any] | None:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
         try:
-            return dump()
+            return cast(Mapping[str, Any], dump())
         except Exception:
             return None
     attrs = getattr(value, "__dict__", None)
@@ -263,7 +263,9 @@ def prompt_ref(prompt: Any) -> dict[str, Any] | None:
     """{name, version, label, hash} from a fetched prompt (duck-typed) or a mapping."""
     if prompt is None:
         return None
-    get = prompt.get if isinstance(prompt, Mapping) else (lambda k: getattr(prompt, k, None))
+    get: Callable[[str], Any] = (
+        prompt.get if isinstance(prompt, Mapping) else (lambda k: getattr(prompt, k, None))
+    )
     name = get("name")
     if name is None:
         return None
