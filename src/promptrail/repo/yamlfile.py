@@ -15,7 +15,7 @@ import yaml
 
 from promptrail.errors import PromptFileError
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Path = tuple[str | int, ...]
 MAX_FILE_BYTES = 1024 * 1024  # a prompt file; the largest real ones are a few KB
