@@ -14,7 +14,6 @@ types are coerced where the meaning is clear and otherwise kept in the metadata.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, tuple_
@@ -39,19 +38,8 @@ from promptrail.store.otlp_attributes import (
 from promptrail.store.otlp_wire import Span
 from promptrail.store.tables import labels, versions
 
-NAME_MAX = 200
 LEVELS = frozenset({"DEBUG", "DEFAULT", "WARNING", "ERROR"})
 STATUS_ERROR = 2
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
-_INDEXED = (
-    "gen_ai.prompt.",
-    "gen_ai.completion.",
-    "llm.input_messages.",
-    "llm.output_messages.",
-    "langfuse.observation.metadata.",
-    "langfuse.trace.metadata.",
-)
 
 
 def _status(span: Span, attrs: _Sorted) -> tuple[str | None, str | None]:

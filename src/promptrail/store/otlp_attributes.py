@@ -13,10 +13,7 @@ from promptrail.api import otlp as a
 from promptrail.store.otlp_wire import _count, _float, _int
 
 NAME_MAX = 200
-LEVELS = frozenset({"DEBUG", "DEFAULT", "WARNING", "ERROR"})
-STATUS_ERROR = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
 _INDEXED = (
     "gen_ai.prompt.",
     "gen_ai.completion.",

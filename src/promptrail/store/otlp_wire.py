@@ -12,24 +12,11 @@ import binascii
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from promptrail.api import otlp as a
 
-NAME_MAX = 200
-LEVELS = frozenset({"DEBUG", "DEFAULT", "WARNING", "ERROR"})
-STATUS_ERROR = 2
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
-_INDEXED = (
-    "gen_ai.prompt.",
-    "gen_ai.completion.",
-    "llm.input_messages.",
-    "llm.output_messages.",
-    "langfuse.observation.metadata.",
-    "langfuse.trace.metadata.",
-)
 
 
 class UndecodableBody(ValueError):
