@@ -4,7 +4,7 @@
     url = settings.URL.get()          # None when unset or empty
 
 Who reads what: the runtime client (URL, API_KEY, SNAPSHOT, PROMPTS_DIR), the tracer
-(URL, API_KEY, TRACING, SAMPLE_RATE, TRACE_FILE, ENVIRONMENT, RELEASE), the CLI (URL,
+(URL, API_KEY, TRACING, SAMPLE_RATE, TRACE_FILE, ENVIRONMENT, RELEASE, OTLP), the CLI (URL,
 API_KEY, DB, HOST, PORT, PRICES as option defaults) and the server (`server/settings.py`
 builds its settings on DB, AUTH, PROTECTED_LABELS, PREVIEW_PREFIX, MAX_BODY_BYTES, HOST,
 MIGRATE, POLL_INTERVAL; the price table on PRICES). Imports only `os`: the runtime client
@@ -57,8 +57,10 @@ PROMPTS_DIR = Variable("PROMPTS_DIR", "the runtime client's prompts folder (a fa
 TRACING = Variable("TRACING", "off: every tracer call becomes a no-op")
 SAMPLE_RATE = Variable("SAMPLE_RATE", "the share of traces kept, 0 to 1")
 TRACE_FILE = Variable("TRACE_FILE", "append trace events to this JSONL file instead")
+SHUTDOWN_TIMEOUT = Variable("SHUTDOWN_TIMEOUT", "seconds process exit waits for traces, 2")
 ENVIRONMENT = Variable("ENVIRONMENT", "the default environment of every trace")
 RELEASE = Variable("RELEASE", "the default release of every trace")
+OTLP = Variable("OTLP", "on: also export traces as OTLP to OTEL_EXPORTER_OTLP_ENDPOINT")
 PRICES = Variable("PRICES", "a YAML file of model prices over the shipped table")
 DB = Variable("DB", "the server's database URL (sqlite:///path or postgresql://...)")
 AUTH = Variable("AUTH", "on/off: whether the server asks for API keys")
@@ -69,5 +71,8 @@ HOST = Variable("HOST", "the address the server binds")
 PORT = Variable("PORT", "the port the server binds")
 MIGRATE = Variable("MIGRATE", "on/off: whether the server upgrades an older schema")
 POLL_INTERVAL = Variable("POLL_INTERVAL", "seconds between a server's revision checks")
+LANGFUSE_WRITES = Variable("LANGFUSE_WRITES", "on/off: accept prompt writes via the Langfuse API")
+AUTH_FAILURE_LIMIT = Variable("AUTH_FAILURE_LIMIT", "wrong API keys a minute per address, 60")
+INGEST_LIMIT = Variable("INGEST_LIMIT", "ingest requests a minute per key, 12000 (0: none)")
 
 VARIABLES: tuple[Variable, ...] = tuple(v for v in globals().values() if isinstance(v, Variable))

@@ -4,13 +4,21 @@ Most prompts only substitute variables, so those never touch Jinja2: they are sp
 into literal parts and names, and a compile is a join. Anything else (filters, `{% if %}`)
 goes to Jinja2's sandbox with undefined variables made errors. Both are cached by source,
 and Jinja2 is imported only when a template needs it, which keeps `import promptrail` light.
+
+Templates come from pull requests, so no template may cost without bound: the sandbox
+refuses `*`, `**` and `%` whose result would be huge (also when Jinja2 would fold them
+at parse time, which `validate` does), and `render_bounded` (the server's preview) adds a
+time and an output limit. Every failure is a TemplateError naming the prompt.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from types import FrameType
 from typing import Any
 
 from promptrail.errors import MissingVariable, TemplateError
@@ -18,6 +26,11 @@ from promptrail.errors import MissingVariable, TemplateError
 PLACEHOLDER = "placeholder"
 _SIMPLE_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _JINJA_MARKERS = ("{{", "{%", "{#")
+MAX_REPEAT = 1_000_000  # items a `*` may build ('-' * 80 is fine; 'x' * 10**7 is not)
+MAX_POWER_BITS = 4096  # size of the result of `**`
+MAX_FORMAT_WIDTH = 10_000  # width or precision in a `%` format
+PREVIEW_SECONDS = 2.0  # render_bounded's defaults
+PREVIEW_CHARS = 1_000_000
 
 
 class Template:
@@ -53,15 +66,90 @@ class Template:
         missing = self.missing(variables)
         if missing:
             raise MissingVariable(missing, prompt)
-        if self._jinja is None:
-            self._jinja = _environment.from_string(self._tree)
         try:
+            if self._jinja is None:
+                self._jinja = _environment.from_string(self._tree)
             return str(self._jinja.render(variables))
+        except TemplateError:
+            raise
         except Exception as exc:  # sandbox violations, undefined attributes, type errors
-            raise TemplateError(f"cannot render{f' {prompt!r}' if prompt else ''}: {exc}") from exc
+            raise _failure("cannot render", exc, prompt) from exc
+
+    def render_bounded(
+        self,
+        variables: Mapping[str, Any],
+        prompt: str | None = None,
+        *,
+        seconds: float = PREVIEW_SECONDS,
+        max_chars: int = PREVIEW_CHARS,
+    ) -> str:
+        """render() that gives up with a TemplateError after `seconds` or `max_chars`.
+
+        Meant for templates someone else wrote (the server's preview), on a worker thread:
+        the time is checked at each line the template's code runs, in this thread only.
+        """
+        if self._parts is not None:
+            text = self.render(variables, prompt)
+        else:
+            missing = self.missing(variables)
+            if missing:
+                raise MissingVariable(missing, prompt)
+            try:
+                if self._jinja is None:
+                    self._jinja = _environment.from_string(self._tree)
+                text = _bounded(self._jinja, variables, seconds, max_chars, prompt)
+            except TemplateError:
+                raise
+            except Exception as exc:
+                raise _failure("cannot render", exc, prompt) from exc
+        if len(text) > max_chars:
+            raise _too_long(max_chars, prompt)
+        return text
 
     def missing(self, variables: Mapping[str, Any]) -> list[str]:
         return [name for name in self.variables if name not in variables]
+
+
+def _failure(what: str, exc: BaseException, prompt: str | None) -> TemplateError:
+    of = f" {prompt!r}" if prompt else ""
+    if isinstance(exc, RecursionError):
+        return TemplateError(f"{what}{of}: the template is nested too deeply")
+    return TemplateError(f"{what}{of}: {type(exc).__name__}: {exc}")
+
+
+def _too_long(max_chars: int, prompt: str | None) -> TemplateError:
+    of = f" {prompt!r}" if prompt else ""
+    return TemplateError(f"cannot render{of}: the output is longer than {max_chars:,} characters")
+
+
+def _bounded(
+    template: Any, variables: Mapping[str, Any], seconds: float, max_chars: int, prompt: str | None
+) -> str:
+    deadline = time.monotonic() + seconds
+    of = f" {prompt!r}" if prompt else ""
+
+    def on_line(frame: FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise TemplateError(f"cannot render{of}: it ran longer than {seconds:g} s")
+        return on_line
+
+    def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+        # Only the template's own code (loops, macros) is timed: library code is bounded.
+        return on_line if frame.f_code.co_filename == "<template>" else None
+
+    out: list[str] = []
+    size = 0
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        for chunk in template.generate(variables):
+            size += len(chunk)
+            if size > max_chars:
+                raise _too_long(max_chars, prompt)
+            out.append(chunk)
+    finally:
+        sys.settrace(previous)
+    return "".join(out)
 
 
 def _is_plain(source: str) -> bool:
@@ -75,6 +163,24 @@ def compile_template(source: str) -> Template:
     return Template(source)
 
 
+def template_for(source: str, prompt: str | None = None) -> Template:
+    """compile_template, with the prompt's name in the error when the template is broken."""
+    try:
+        return compile_template(source)
+    except TemplateError as exc:
+        if prompt is None or repr(prompt) in str(exc):
+            raise
+        raise TemplateError(f"prompt {prompt!r}: {exc}", exc.line) from None
+
+
+def _render(
+    template: Template, variables: Mapping[str, Any], prompt: str | None, bounded: bool
+) -> str:
+    if bounded:
+        return template.render_bounded(variables, prompt)
+    return template.render(variables, prompt)
+
+
 _environment: Any = None
 
 
@@ -84,12 +190,41 @@ def _jinja_environment() -> Any:
         import jinja2
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-        _environment = ImmutableSandboxedEnvironment(
+        class BoundedEnvironment(ImmutableSandboxedEnvironment):  # type: ignore[misc]
+            # Intercepted operators are also never folded at parse time.
+            intercepted_binops = frozenset({"*", "**", "%"})
+
+            def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+                _check_binop(operator, left, right)
+                return super().call_binop(context, operator, left, right)
+
+        _environment = BoundedEnvironment(
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,  # same text as the fast path
             autoescape=False,
         )
     return _environment
+
+
+_FORMAT_SIZE = re.compile(r"%[-#0 +]*(\d+)?(?:\.(\d+))?")
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    from jinja2.exceptions import SecurityError
+
+    if operator == "*":
+        for sequence, count in ((left, right), (right, left)):
+            sized = isinstance(sequence, str | list | tuple) and isinstance(count, int)
+            if sized and len(sequence) * count > MAX_REPEAT:
+                raise SecurityError(f"`*` would build more than {MAX_REPEAT:,} items")
+    elif operator == "**":
+        whole = isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0
+        if whole and right * abs(left).bit_length() > MAX_POWER_BITS:
+            raise SecurityError(f"`**` would make a number of more than {MAX_POWER_BITS} bits")
+    elif operator == "%" and isinstance(left, str):
+        for match in _FORMAT_SIZE.finditer(left):
+            if any(int(group) > MAX_FORMAT_WIDTH for group in match.groups() if group):
+                raise SecurityError(f"a `%` format wider than {MAX_FORMAT_WIDTH:,} characters")
 
 
 def _parse_jinja(source: str) -> tuple[Any, tuple[str, ...]]:
@@ -102,6 +237,8 @@ def _parse_jinja(source: str) -> tuple[Any, tuple[str, ...]]:
         names = sorted(meta.find_undeclared_variables(tree))
     except jinja2.TemplateSyntaxError as exc:  # TemplateAssertionError too
         raise TemplateError(f"template syntax: {exc.message}", exc.lineno) from None
+    except Exception as exc:  # too deeply nested, a number too long to read, ...
+        raise _failure("template syntax", exc, None) from None
     return tree, _ordered_by_appearance(source, names)
 
 
@@ -134,6 +271,8 @@ def check_syntax(text: str) -> None:
         tree = environment.parse(text)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax: {exc.message}", exc.lineno) from None
+    except Exception as exc:
+        raise _failure("template syntax", exc, None) from None
     for node in tree.find_all((nodes.Filter, nodes.Test)):
         is_filter = isinstance(node, nodes.Filter)
         if node.name not in (environment.filters if is_filter else environment.tests):
@@ -153,8 +292,11 @@ def chat_variables(messages: Sequence[Mapping[str, str]]) -> tuple[list[str], li
     return list(variables), placeholders
 
 
-def compile_text(text: str, variables: Mapping[str, Any], prompt: str | None = None) -> str:
-    return compile_template(text).render(variables, prompt)
+def compile_text(
+    text: str, variables: Mapping[str, Any], prompt: str | None = None, *, bounded: bool = False
+) -> str:
+    """The filled-in text; `bounded` limits time and size (templates written by others)."""
+    return _render(template_for(text, prompt), variables, prompt, bounded)
 
 
 class ChatTemplate:
@@ -192,6 +334,8 @@ def compile_chat(
     messages: Sequence[Mapping[str, str]],
     variables: Mapping[str, Any],
     prompt: str | None = None,
+    *,
+    bounded: bool = False,
 ) -> list[dict[str, Any]]:
     """Render each message; a placeholder becomes the list of messages given under its name."""
     missing: list[str] = []
@@ -200,7 +344,7 @@ def compile_chat(
             if message["name"] not in variables:
                 missing.append(message["name"])
         else:
-            missing.extend(compile_template(message.get("content", "")).missing(variables))
+            missing.extend(template_for(message.get("content", ""), prompt).missing(variables))
     if missing:
         raise MissingVariable(list(dict.fromkeys(missing)), prompt)
     out: list[dict[str, Any]] = []
@@ -208,7 +352,8 @@ def compile_chat(
         if message.get("role") == PLACEHOLDER:
             out.extend(_placeholder_messages(message["name"], variables[message["name"]], prompt))
         else:
-            content = compile_template(message.get("content", "")).render(variables, prompt)
+            template = template_for(message.get("content", ""), prompt)
+            content = _render(template, variables, prompt, bounded)
             out.append({"role": message["role"], "content": content})
     return out
 

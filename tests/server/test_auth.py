@@ -143,3 +143,61 @@ def test_a_key_revoked_in_the_database_stops_working_within_a_second(
         assert listed.revoked_at is not None
     finally:
         store.close()
+
+
+def _basic(public: str, secret: str) -> dict[str, str]:
+    import base64
+
+    return {"authorization": "Basic " + base64.b64encode(f"{public}:{secret}".encode()).decode()}
+
+
+def test_a_key_pair_works_as_http_basic_and_its_secret_as_bearer(
+    auth_server: AuthServer,
+) -> None:
+    name = _name()
+    with auth_server.client() as admin:
+        pair = admin.create_key(["publish"], "pair", pair=True)
+        reader = admin.create_key(["read"], "pair reader", pair=True)
+        listed = {k.id: k for k in admin.list_keys()}
+    assert pair.public_key is not None
+    assert pair.public_key.startswith("pk-pr-")
+    assert pair.key.startswith("sk-pr-")
+    assert listed[pair.id].public_key == pair.public_key
+    assert listed[auth_server.key_ids["admin"]].public_key is None  # old keys: no pair
+    body = request([text_version(name, 1, "x")], [(name, "staging", 1, None)])
+    path = f"/api/v1/prompts/{name}?label=staging"
+    assert reader.public_key is not None
+    with httpx.Client(base_url=auth_server.url, timeout=10) as http:
+        basic = _basic(pair.public_key, pair.key)
+        published = http.post("/api/v1/publish", json=body.model_dump(mode="json"), headers=basic)
+        assert published.status_code == 200, published.text
+        assert http.get(path, headers=basic).status_code == 200  # publish includes read
+        assert http.get(path, headers={"authorization": f"Bearer {pair.key}"}).status_code == 200
+        # the scopes are the pair's: a read pair cannot publish
+        weak = http.post(
+            "/api/v1/publish",
+            json=body.model_dump(mode="json"),
+            headers=_basic(reader.public_key, reader.key),
+        )
+        assert weak.status_code == 403
+        assert "needs a key with the `publish` scope" in weak.json()["message"]
+        refused = {
+            "another pair's public key": _basic(reader.public_key, pair.key),
+            "a secret that was never made": _basic(pair.public_key, "sk-pr-never-made"),
+            "an old key as a secret under a public key": _basic(
+                pair.public_key, auth_server.keys["read"]
+            ),
+            "not base64": {"authorization": "Basic %%%not-base64"},
+            "no colon": {"authorization": "Basic " + "c2VjcmV0"},  # "secret"
+        }
+        for label, headers in refused.items():
+            response = http.get(path, headers=headers)
+            assert response.status_code == 401, (label, response.text)
+        assert "public:secret" in http.get(path, headers=refused["no colon"]).json()["message"]
+        assert (
+            "key pair"
+            in http.get(path, headers=refused["a secret that was never made"]).json()["message"]
+        )
+        with auth_server.client() as admin:
+            admin.revoke_key(pair.id)
+        assert http.get(path, headers=basic).status_code == 401

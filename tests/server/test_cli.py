@@ -103,3 +103,19 @@ def test_env_variables_configure_the_client(
     with RegistryClient() as client:
         assert client.url == auth_server.url
         assert client.state(["nothing"]).prompts == {}
+
+
+def test_keys_create_pair_prints_the_public_then_the_secret_key(db_url: str) -> None:
+    made = run_cli("keys", "create", "--db", db_url, "--scope", "ingest", "--pair")
+    assert made.exit_code == 0, made.output
+    public, secret = made.stdout.split()
+    assert public.startswith("pk-pr-")
+    assert secret.startswith("sk-pr-")
+    assert "HTTP Basic public:secret" in made.stderr
+    listed = run_cli("keys", "list", "--db", db_url)
+    assert public in listed.stdout
+    assert secret not in listed.stdout
+    as_json = run_cli("keys", "create", "--db", db_url, "--scope", "read", "--pair", "--json")
+    created = json.loads(as_json.stdout)
+    assert created["public_key"].startswith("pk-pr-")
+    assert created["key"].startswith("sk-pr-")

@@ -45,7 +45,7 @@ from promptrail.api.registry import (
     RegistryState,
     VersionList,
 )
-from promptrail.api.tracing import Metrics
+from promptrail.api.tracing import Metrics, ScoreBody, ScoreOut, TraceDetail, TraceList
 from promptrail.errors import (
     Conflict,
     PromptNotFound,
@@ -148,8 +148,12 @@ class RegistryClient:
         params = {"group_by": group_by, **{k: v for k, v in query.items() if v is not None}}
         return Metrics.model_validate(self._request("GET", "/api/v1/metrics", params=params))
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
-        body = {"scopes": scopes, "description": description}
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> KeyCreated:
+        body: dict[str, object] = {"scopes": scopes, "description": description}
+        if pair:
+            body["pair"] = True
         data = self._request("POST", "/api/v1/keys", json=body, read=False)
         return KeyCreated.model_validate(data)
 
@@ -172,13 +176,23 @@ class RegistryClient:
         return RunResult.model_validate(self._request("GET", f"/api/v1/runs/{quote(run_id)}"))
 
     def list_runs(
-        self, *, prompt: str | None = None, dataset: str | None = None, limit: int = 50
+        self,
+        *,
+        prompt: str | None = None,
+        dataset: str | None = None,
+        limit: int = 50,
+        prompt_hash: str | None = None,
+        dataset_hash: str | None = None,
     ) -> RunList:
         params: dict[str, Any] = {"limit": limit}
         if prompt:
             params["prompt"] = prompt
         if dataset:
             params["dataset"] = dataset
+        if prompt_hash:
+            params["prompt_hash"] = prompt_hash
+        if dataset_hash:
+            params["dataset_hash"] = dataset_hash
         return RunList.model_validate(self._request("GET", "/api/v1/runs", params=params))
 
     def compare_runs(self, base: str, head: str) -> RunComparison:
@@ -203,6 +217,22 @@ class RegistryClient:
             params["hash"] = hash
         data = self._request("GET", f"/api/v1/datasets/{_path(name)}", params=params)
         return DatasetVersion.model_validate(data)
+
+    # -- traces and scores: what `eval --traces` reads and writes ------------------------
+
+    def list_traces(self, **params: Any) -> TraceList:
+        """`GET /api/v1/traces` with its filters (`prompt_name`, `from`, `to`, `page`, ...)."""
+        return TraceList.model_validate(self._request("GET", "/api/v1/traces", params=params))
+
+    def get_trace(self, trace_id: str) -> TraceDetail:
+        data = self._request("GET", f"/api/v1/traces/{quote(trace_id, safe='')}")
+        return TraceDetail.model_validate(data)
+
+    def create_score(self, score: ScoreBody) -> ScoreOut:
+        body = score.model_dump(mode="json", exclude_none=True)
+        # Idempotent (the same id replaces), so a dropped answer may be retried.
+        data = self._request("POST", "/api/v1/scores", json=body, read=True)
+        return ScoreOut.model_validate(data)
 
     # -- one request, errors translated ----------------------------------------------------
 

@@ -6,11 +6,13 @@ server applies it in one transaction only if the state still matches its precond
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from promptrail.api.eval import DatasetUpload
+from promptrail.api.inputs import Storable
 from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
 from promptrail.content import content_of
 
@@ -37,6 +39,11 @@ __all__ = [
     "VersionList",
     "VersionUpload",
 ]
+
+
+MAX_VERSION = 2**31 - 1  # an INTEGER column on PostgreSQL
+# Documented here, enforced by the store with a message that says what to do (400).
+Version = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_VERSION})]
 
 
 class _Model(BaseModel):
@@ -100,6 +107,26 @@ class RegistryState(_Model):
     datasets: dict[str, list[str]] = Field(default_factory=dict)  # name -> every hash stored
 
 
+def is_web_url(value: str | None) -> bool:
+    """An http(s) URL with a host: the only kind stored or shown as a link (no `javascript:`)."""
+    if not value or any(ord(c) < 33 for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _web_url(value: str | None) -> str | None:
+    if value is not None and not is_web_url(value):
+        raise ValueError("must be an http:// or https:// URL (nothing else is shown as a link)")
+    return value
+
+
+WebUrl = Annotated[str | None, AfterValidator(_web_url)]
+
+
 class PublishSource(_Model):
     """Where a publish came from; recorded with every version and label move it makes."""
 
@@ -107,13 +134,13 @@ class PublishSource(_Model):
     ref: str | None = None
     author: str | None = None
     message: str | None = None
-    ci_run_url: str | None = None
-    repository_url: str | None = None
+    ci_run_url: WebUrl = None
+    repository_url: WebUrl = None
 
 
 class VersionUpload(_Model):
     name: str
-    version: int
+    version: Version
     type: Literal["text", "chat"]
     prompt: str | None = None
     messages: list[dict[str, str]] | None = None
@@ -137,11 +164,11 @@ class LabelMove(_Model):
 
     name: str
     label: str
-    version: int | None
-    expected: int | None = None
+    version: Version | None
+    expected: Version | None = None
 
 
-class PublishRequest(_Model):
+class PublishRequest(_Model, Storable):
     """One publish, applied whole or not at all.
 
     A *preview publish* is one whose label moves all carry the preview prefix (`pr-`): its
@@ -160,10 +187,10 @@ class PublishRequest(_Model):
     # Prompt-level metadata; changes need no new version.
     metadata: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> {tags, description}
     # Versions that must already exist with this hash (a label pinned to an old version).
-    expect_versions: dict[str, dict[int, str]] = Field(default_factory=dict)
+    expect_versions: dict[str, dict[Version, str]] = Field(default_factory=dict)
     # Dataset contents the registry does not hold yet; stored in the same transaction.
     datasets: list[DatasetUpload] = Field(default_factory=list)
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 class PublishResult(_Model):
@@ -235,9 +262,10 @@ class LabelHistory(_Model):
 Scope = Literal["read", "publish", "deploy", "ingest", "admin"]
 
 
-class KeyCreate(_Model):
+class KeyCreate(_Model, Storable):
     scopes: list[Scope] = Field(min_length=1)
     description: str | None = Field(default=None, max_length=500)
+    pair: bool = False  # also make a public key: the pair HTTP Basic sends (pk-…:sk-…)
 
 
 class KeyInfo(_Model):
@@ -248,6 +276,7 @@ class KeyInfo(_Model):
     created_at: str
     revoked_at: str | None = None
     last_used_at: str | None = None
+    public_key: str | None = None  # a pair's public half (pk-pr-…), not secret
 
 
 class KeyCreated(KeyInfo):

@@ -12,16 +12,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, model_validator
+
+from promptrail.api.inputs import MAX_NUMBER, Storable
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Name = Annotated[str, Field(max_length=200)]
 Level = Literal["DEBUG", "DEFAULT", "WARNING", "ERROR"]
 ObservationType = Literal["span", "event", "generation"]
 ScoreDataType = Literal["numeric", "boolean", "categorical"]
-ScoreSource = Literal["api", "sdk", "annotation"]
-Count = Annotated[int, Field(ge=0)]
-Money = Annotated[float, Field(ge=0)]
+ScoreSource = Literal["api", "sdk", "annotation", "eval"]  # eval: `eval --traces`
+Count = Annotated[int, Field(ge=0, le=10**12)]  # tokens: sums over millions of rows fit
+Money = Annotated[float, Field(ge=0, le=MAX_NUMBER)]
+Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
 
 
 class _Body(BaseModel):
@@ -59,9 +62,17 @@ class PromptRef(_Body):
     and the content hash (proof of what ran, even if the label moved since)."""
 
     name: Name
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
     label: str | None = Field(default=None, max_length=63)
     hash: str | None = Field(default=None, max_length=64)
+
+
+class PromptLink(PromptRef):
+    """A stored link: `resolved` says whether the registry holds that version (with that
+    hash), checked when an OTLP span names a prompt; None when not checked (the SDK's own
+    links come from prompts it fetched from the registry)."""
+
+    resolved: bool | None = None
 
 
 class TraceBody(_Body):
@@ -77,7 +88,7 @@ class TraceBody(_Body):
     environment: Name | None = None
     input: Any = None
     output: Any = None
-    public: bool | None = None
+    public: StrictBool | None = None
 
 
 class ObservationBody(_Body):
@@ -106,12 +117,12 @@ class ObservationUpdateBody(ObservationBody):
     type: ObservationType | None = None  # type: ignore[assignment]
 
 
-class ScoreBody(_Body):
+class ScoreBody(_Body, Storable):
     """A score on a trace, an observation (give its trace_id too) or a session."""
 
     id: Id | None = None  # the server assigns one when missing (then it is not idempotent)
     name: Name
-    value: bool | float | str
+    value: bool | Number | str
     data_type: ScoreDataType | None = None
     trace_id: Id | None = None
     observation_id: Id | None = None
@@ -146,7 +157,7 @@ def infer_data_type(value: bool | float | str) -> ScoreDataType:
     return "numeric"
 
 
-class _Event(_Body):
+class _Event(_Body, Storable):
     id: Id
     timestamp: datetime | None = None
 
@@ -281,7 +292,7 @@ class ObservationOut(_Out):
     usage: UsageTotals | None
     cost: CostTotals | None
     cost_source: str | None  # "given" by the caller or "computed" from the price table
-    prompt: PromptRef | None
+    prompt: PromptLink | None
 
 
 class ScoreOut(_Out):
@@ -367,7 +378,7 @@ class ModelPrice(_Out):
     source: str  # builtin | file | api
 
 
-class ModelPriceCreate(BaseModel):
+class ModelPriceCreate(Storable):
     model_config = ConfigDict(extra="forbid")
 
     model: Name

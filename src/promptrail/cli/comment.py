@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +32,14 @@ def command(
         str | None,
         typer.Option("--head", help="With --diff: compare with this ref (default: HEAD)."),
     ] = None,
+    evaluation: Annotated[
+        Path | None,
+        typer.Option(
+            "--eval",
+            help="With --diff: add the Evaluation section from this "
+            "`promptrail eval --base --format json` report.",
+        ),
+    ] = None,
     path: Annotated[str, typer.Option("--path", help="Repository root.")] = ".",
     marker: Annotated[
         str, typer.Option("--marker", help="Finds the comment to update; kept in its body.")
@@ -48,10 +57,15 @@ def command(
     """Post or update (found by its marker) one pull-request comment through GitHub's API."""
     if diff is not None and body_file is not None:
         raise UsageError("give --diff or --body-file, not both")
+    if evaluation is not None and diff is None:
+        raise UsageError("--eval goes with --diff (the comment it adds a section to)")
     if diff is not None:
         from promptrail.gitops.prcomment import build_comment
 
-        body = build_comment(path, diff, head or "HEAD", registry=registry, api_key=api_key)
+        report = _read_report(evaluation) if evaluation is not None else None
+        body = build_comment(
+            path, diff, head or "HEAD", registry=registry, api_key=api_key, evaluation=report
+        )
     elif body_file is not None:
         try:
             body = body_file.read_text(encoding="utf-8")
@@ -73,3 +87,15 @@ def command(
     with GitHub.from_env() as github:
         posted = github.upsert_comment(target, body, marker)
     err(f"{posted.action} comment on {target.repository}#{target.number}: {posted.url}")
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--eval {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--eval {path}: not JSON ({exc})") from None
+    if not isinstance(report, dict):
+        raise UsageError(f"--eval {path}: expected the JSON object `promptrail eval --base` prints")
+    return report

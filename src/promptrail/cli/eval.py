@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from promptrail.cli.common import ApiKeyOption, PathArgument, RegistryOption, err
+from promptrail.cli.eval_options import (
+    BaseOption,
+    HeadOption,
+    PreviewLabelOption,
+    SampleOption,
+    SinceOption,
+    TracesOption,
+)
 from promptrail.errors import LlmUnavailable, RegistryUnavailable, UsageError
 
 if TYPE_CHECKING:
@@ -22,8 +31,16 @@ if TYPE_CHECKING:
 UNAVAILABLE = 3
 
 
+class EvalFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
 def command(
-    prompt: Annotated[str, typer.Argument(help="Prompt name, e.g. support/triage.")],
+    prompt: Annotated[
+        str | None,
+        typer.Argument(help="Prompt name, e.g. support/triage (not with --base/--traces)."),
+    ] = None,
     dataset: Annotated[
         str | None,
         typer.Option(
@@ -81,16 +98,25 @@ def command(
     ] = 4,
     name: Annotated[str | None, typer.Option("--name", help="A name for this run.")] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="table (default) or json.")
-    ] = "table",
+        EvalFormat, typer.Option("--format", help="A table for people, or JSON for scripts.")
+    ] = EvalFormat.table,
     no_record: Annotated[
         bool, typer.Option("--no-record", help="Do not store the run in the registry.")
     ] = False,
+    base: BaseOption = None,
+    head: HeadOption = None,
+    preview_label: PreviewLabelOption = None,
+    traces: TracesOption = False,
+    since: SinceOption = "24h",
+    sample: SampleOption = 100,
     path: PathArgument = ".",
     registry: RegistryOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Run PROMPT over a dataset, score every answer, and check the gate."""
+    """Run PROMPT over a dataset, score every answer, and check the gate.
+
+    With --base, every prompt changed since REF, before and after; with --traces, score
+    production generations (cli/eval_pr.py)."""
     from promptrail.eval.setup import EvalOptions, prepare
     from promptrail.repo.repository import PromptRepo
 
@@ -99,7 +125,7 @@ def command(
     if label is not None and version is not None:
         raise UsageError("give --label or --version, not both")
     options = EvalOptions(
-        prompt=prompt,
+        prompt=prompt or "",
         dataset=dataset,
         ref=ref,
         label=label,
@@ -119,6 +145,14 @@ def command(
         name=name,
         show_progress=True,
     )
+    if base is not None or head is not None or traces:
+        from promptrail.cli import eval_pr
+
+        pr = eval_pr.PrFlags(base, head, preview_label, traces, since, sample, prompt)
+        eval_pr.command(pr, options, output_format, path, registry, api_key, no_record)
+        return
+    if prompt is None:
+        raise UsageError("name the PROMPT to evaluate (or --base REF for every changed one)")
     client = _registry(registry, api_key)
     try:
         if client is not None:

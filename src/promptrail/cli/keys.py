@@ -34,8 +34,10 @@ class _Direct:
         self.store = Store.open(url)
         migrate.ensure_current(self.store.engine, migrate=True, url=redact_url(url))
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> Any:
-        return self.store.create_key(scopes, description)
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> Any:
+        return self.store.create_key(scopes, description, pair)
 
     def list_keys(self) -> list[KeyInfo]:
         return self.store.list_keys()
@@ -82,6 +84,14 @@ def create(
     description: Annotated[
         str | None, typer.Option("--description", help="What the key is for.")
     ] = None,
+    pair: Annotated[
+        bool,
+        typer.Option(
+            "--pair",
+            help="Make a public/secret pair (pk-pr-… / sk-pr-…): what OTLP exporters and "
+            "Langfuse's SDK send as HTTP Basic. The secret alone also works as a Bearer key.",
+        ),
+    ] = False,
     output_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
     registry: RegistryOption = None,
@@ -92,11 +102,22 @@ def create(
 
     scopes = check_scopes([s.strip() for part in scope for s in part.split(",") if s.strip()])
     with _backend(db, registry, api_key) as backend:
-        created = backend.create_key(scopes, description)
+        created = backend.create_key(scopes, description, pair)
     if output_json:
         print(json.dumps(created.model_dump(), indent=2))
         return
+    if created.public_key:
+        # Two lines, public first, so `read -r pk sk` style scripts can take them apart.
+        print(created.public_key)
     print(created.key)
+    if created.public_key:
+        typer.echo(
+            f"key pair {created.id} ({', '.join(created.scopes)}) created: the public key, "
+            "then the secret key, shown only now. OTLP exporters and Langfuse's SDK send them "
+            "as HTTP Basic public:secret; the secret alone works as PROMPTRAIL_API_KEY",
+            err=True,
+        )
+        return
     typer.echo(
         f"key {created.id} ({', '.join(created.scopes)}) created; it is shown only now: "
         "store it as a secret (e.g. PROMPTRAIL_API_KEY in CI)",
@@ -124,6 +145,7 @@ def list_(
         state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
         used = f"last used {key.last_used_at}" if key.last_used_at else "never used"
         note = f"  {key.description}" if key.description else ""
+        note = f"  public {key.public_key}{note}" if key.public_key else note
         print(f"{key.id:>4}  {key.prefix}…  {','.join(key.scopes):<24} {state}, {used}{note}")
 
 

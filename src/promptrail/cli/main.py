@@ -122,6 +122,9 @@ def _register() -> None:
     app.command("get")(get.command)
     app.add_typer(keys.app, name="keys")
     app.add_typer(db.app, name="db")
+    from promptrail.cli import importer
+
+    app.add_typer(importer.app, name="import")
     from promptrail.cli import eval as eval_command
 
     app.command("eval")(eval_command.command)

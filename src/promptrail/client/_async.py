@@ -235,7 +235,10 @@ class AsyncClient(BaseClient):
                         path, params=params, headers=headers, timeout=remaining
                     )
                 outcome = interpret(
-                    response.status_code, response.headers.get("etag"), response.content
+                    response.status_code,
+                    response.headers.get("etag"),
+                    response.content,
+                    response.headers.get("content-type"),
                 )
             except (TimeoutError, httpx.TimeoutException):
                 return timed_out(budget)

@@ -12,6 +12,7 @@ hit by label is two lookups of strings whose hashes Python has cached, no tuple 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import weakref
@@ -21,7 +22,7 @@ from typing import Any
 
 from promptrail import settings
 from promptrail.client.local import Folder, Snapshot, load_snapshot
-from promptrail.client.prompts import Prompt, fallback_prompt, prompt_from_data
+from promptrail.client.prompts import Prompt, fallback_prompt, identity_problem, prompt_from_data
 from promptrail.errors import (
     InvalidPromptData,
     PromptNotFound,
@@ -31,6 +32,8 @@ from promptrail.errors import (
     UsageError,
 )
 from promptrail.retry import Backoff, Retry
+
+log = logging.getLogger("promptrail.client")
 
 DEFAULT_CACHE_TTL = 60.0  # seconds a fetched prompt is served without asking again
 DEFAULT_TIMEOUT = 2.0  # seconds a cold get_prompt may wait for the registry, retries included
@@ -89,17 +92,31 @@ class Outcome:
         self.retry = retry
 
 
-def interpret(status: int, etag: str | None, body: bytes) -> Outcome:
-    """Turn one HTTP answer into an Outcome; never raises."""
+def interpret(
+    status: int, etag: str | None, body: bytes, content_type: str | None = None
+) -> Outcome:
+    """Turn one HTTP answer into an Outcome; never raises.
+
+    Only the registry's own answer that a prompt or label does not exist (a JSON ApiError
+    with code `not_found`) is "not found": a 404 from a proxy or a wrong address is an
+    unavailable registry, so it never takes a cached prompt away.
+    """
     import json
 
     if status == 304:
         return Outcome("not_modified", "HTTP 304 for a prompt no longer cached", etag=etag)
     if status == 404:
-        detail = ""
+        error = message = None
         with contextlib.suppress(ValueError, AttributeError):
-            detail = str(json.loads(body).get("message") or "")
-        return Outcome("not_found", detail or "HTTP 404")
+            answer = json.loads(body)
+            error, message = answer.get("error"), answer.get("message")
+        if error == "not_found" and isinstance(message, str) and message:
+            return Outcome("not_found", message)
+        return Outcome(
+            "failed", "HTTP 404 that is not the registry's answer (a proxy or a wrong URL?)"
+        )
+    if content_type is not None and status == 200 and "json" not in content_type.lower():
+        return Outcome("failed", f"the answer is {content_type}, not JSON", retry=True)
     if status in (401, 403):
         return Outcome(
             "failed",
@@ -268,6 +285,7 @@ class BaseClient:
         self._closed = False
         self._down_until = 0.0  # the registry failed: cold calls skip it until then
         self._down_failures = 0
+        self.untrusted_answers = 0  # registry answers refused: another prompt, altered text
         self._snapshot: Snapshot | SnapshotError | None = None
         self._folder: Folder | None = None
         self._start()
@@ -334,14 +352,19 @@ class BaseClient:
         now = monotonic()
         entry = self._entry(key)
         if outcome.kind == "ok":
-            self._down_failures, self._down_until = 0, 0.0
             try:
                 prompt = prompt_from_data(outcome.data, "registry", label_of(key))
+                problem = identity_problem(key, outcome.data or {})
             except InvalidPromptData as exc:
                 outcome = Outcome("failed", f"the answer is not a prompt ({exc})")
             else:
-                self._store(key, prompt, outcome.etag)
-                return prompt
+                if problem is None:
+                    self._down_failures, self._down_until = 0, 0.0
+                    self._store(key, prompt, outcome.etag)
+                    return prompt
+                self.untrusted_answers += 1
+                log.warning("promptrail: refused an answer for %s: %s", describe(key), problem)
+                outcome = Outcome("failed", f"untrusted answer: {problem}")
         if outcome.kind == "not_modified" and entry is not None:
             self._down_failures, self._down_until = 0, 0.0
             entry.at, entry.failures, entry.retry_at = now, 0, 0.0

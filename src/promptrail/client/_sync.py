@@ -295,7 +295,10 @@ class Client(BaseClient):
             try:
                 response = http.get(path, params=params, headers=headers, timeout=remaining)
                 outcome = interpret(
-                    response.status_code, response.headers.get("etag"), response.content
+                    response.status_code,
+                    response.headers.get("etag"),
+                    response.content,
+                    response.headers.get("content-type"),
                 )
             except timeouts:
                 return timed_out(budget)

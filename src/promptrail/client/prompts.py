@@ -13,7 +13,13 @@ from typing import Any, Literal, NoReturn, Self
 
 from promptrail.content import content_hash, content_of
 from promptrail.errors import InvalidPromptData
-from promptrail.template import ChatTemplate, Template, chat_variables, compile_template
+from promptrail.template import (
+    ChatTemplate,
+    Template,
+    chat_variables,
+    compile_template,
+    template_for,
+)
 
 Source = Literal["registry", "cache", "stale", "snapshot", "folder", "fallback"]
 SOURCES: tuple[str, ...] = ("registry", "cache", "stale", "snapshot", "folder", "fallback")
@@ -147,7 +153,7 @@ class TextPrompt(_Prompt):
         """Fill in the variables; MissingVariable names any the template uses but was not given."""
         template: Template | None = self._template
         if template is None:
-            template = compile_template(self.prompt)
+            template = template_for(self.prompt, self.name)
             object.__setattr__(self, "_template", template)
         return template.render(variables, self.name)
 
@@ -270,3 +276,33 @@ def fallback_prompt(name: str, fallback: Any, label: str | None) -> Prompt:
         f"fallback for {name!r} must be a string (text prompt) or a list of "
         f"{{'role': ..., 'content': ...}} messages (chat prompt), not {type(fallback).__name__}"
     )
+
+
+def identity_problem(key: tuple[str, Any, int | None], data: dict[str, Any]) -> str | None:
+    """Why an answer is not the prompt asked for, or None: the name and version must be
+    the ones requested (or ones the label is on), and the content must hash to `hash`."""
+    name, label, version = key
+    if data.get("name") != name:
+        return f"the answer is prompt {data.get('name')!r}, not {name!r}"
+    if version is not None and data.get("version") != version:
+        return f"the answer is version {data.get('version')!r} of {name!r}, not {version}"
+    labels = data.get("labels")
+    if version is None and isinstance(labels, list) and label not in labels:
+        return f"the answer is a version of {name!r} that does not carry the label {label!r}"
+    claimed = data.get("hash")
+    if not isinstance(claimed, str):
+        return "the answer carries no content hash"
+    try:
+        actual = content_hash(
+            content_of(
+                data.get("type", "text"),
+                data.get("prompt"),
+                data.get("messages"),
+                data.get("config"),
+            )
+        )
+    except (TypeError, ValueError) as exc:
+        return f"the answer's content cannot be hashed ({exc})"
+    if actual != claimed:
+        return f"the answer's content does not match its hash {claimed[:12]}…"
+    return None

@@ -19,7 +19,7 @@ from promptrail.eval.evaluators import SpecError, SpecErrors
 from promptrail.eval.evaluators.bounds import as_number
 from promptrail.eval.evaluators.custom import as_score
 from promptrail.eval.functions import UserFunction
-from promptrail.repo.spec import GateRule
+from promptrail.repo.spec import GATE_CEILINGS, GateRule
 
 
 def means(results: list[ItemResult], names: list[str]) -> dict[str, float | None]:
@@ -129,6 +129,8 @@ def check_gate(
 ) -> GateResult:
     checks = []
     for name, rule in gate.items():
+        if name in GATE_CEILINGS or (rule.min is None and rule.max is None):
+            continue  # per-call ceilings and drop limits: eval/prgate.py
         raw = run_values[name] if name in run_values else aggregates.get(name)
         value = as_number(raw) if raw is not None else None
         if value is None:
@@ -168,7 +170,7 @@ def gate_problems(gate: dict[str, GateRule], known: list[str]) -> list[str]:
         f"the gate names {name!r}, which is no evaluator of this dataset "
         f"(evaluators: {', '.join(known) or 'none'})"
         for name in gate
-        if name not in known
+        if name not in known and name not in GATE_CEILINGS
     ]
 
 

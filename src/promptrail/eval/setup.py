@@ -50,6 +50,7 @@ class EvalOptions:
     retries: int = DEFAULT_RETRIES
     name: str | None = None
     show_progress: bool = True
+    generate: bool = True  # False: scoring outputs made elsewhere (`eval --traces`)
 
 
 def prepare(repo: PromptRepo, options: EvalOptions, registry: Any = None) -> RunPlan:
@@ -89,12 +90,12 @@ def prepare(repo: PromptRepo, options: EvalOptions, registry: Any = None) -> Run
             raise UsageError(f"--task: {exc}") from None
     config = dict(spec.config) if spec is not None else {}
     model = options.model or config.get("model")
-    if task is None and not model:
+    if task is None and not model and options.generate:
         raise UsageError(
             f"prompt {options.prompt!r} names no model in `config.model`: pass --model"
         )
     endpoint = None
-    if task is None or _needs_endpoint(block):
+    if (task is None and options.generate) or _needs_endpoint(block):
         cache = None
         if options.use_cache:
             cache = ResponseCache(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -20,6 +21,7 @@ from promptrail.constants import PRODUCTION
 from promptrail.errors import PromptNotFound, RegistryError, UsageError
 from promptrail.gitops.diff import PromptDiff, RepoDiff, diff_refs
 from promptrail.gitops.diffview import render_markdown
+from promptrail.gitops.evalcomment import render_section as evaluation_section
 from promptrail.repo.repository import PromptRepo
 
 DAYS = 7
@@ -55,11 +57,16 @@ def build_comment(
     api_key: str | None = None,
     now: datetime | None = None,
     transport: httpx.BaseTransport | None = None,
+    evaluation: dict[str, Any] | None = None,
 ) -> str:
+    """The diff, then the evaluation report (`eval --base --format json`) when given, then
+    the production numbers."""
     diff = diff_refs(PromptRepo(path), base, head)
-    body = render_markdown(diff)
-    section = production_section(diff, registry, api_key, now=now, transport=transport)
-    return body.rstrip("\n") + "\n\n" + section if section else body
+    sections = [render_markdown(diff)]
+    if evaluation is not None:
+        sections.append(evaluation_section(evaluation))
+    sections.append(production_section(diff, registry, api_key, now=now, transport=transport))
+    return "\n\n".join(s.rstrip("\n") for s in sections if s) + "\n"
 
 
 def production_section(

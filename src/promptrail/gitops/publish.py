@@ -16,7 +16,7 @@ from typing import Protocol
 
 from promptrail.api.registry import PublishRequest, PublishResult, PublishSource, RegistryState
 from promptrail.errors import Conflict, ProblemsFound
-from promptrail.gitops.plan import Plan, history_needed, make_plan
+from promptrail.gitops.plan import Note, Plan, history_needed, make_plan
 from promptrail.gitops.planview import plural
 from promptrail.repo.repository import PromptRepo, PromptSet
 
@@ -86,6 +86,12 @@ def plan_datasets(plan: Plan, repo: PromptRepo, state: RegistryState, ref: str |
     for name, dataset in sorted(datasets.datasets.items()):
         if dataset.hash not in state.datasets.get(name, []):
             plan.datasets.append(DatasetUpload.model_validate(dataset.wire(commit)))
+    # A dataset the registry holds with no file in git was made outside it (the
+    # Langfuse-compatible API creates them): drift, like a version published outside git.
+    for name in sorted(set(state.datasets) - set(datasets.datasets)):
+        plan.drift.append(
+            Note(name, f"dataset {name} is in the registry but not in git (datasets/{name}.yaml)")
+        )
 
 
 def load_prompts(

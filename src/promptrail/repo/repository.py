@@ -19,6 +19,7 @@ from promptrail.errors import GitError, Problem, PromptFileError, SchemaProblems
 from promptrail.repo.git import Commit, Git, find_root
 from promptrail.repo.promptfile import LoadedPrompt, git_blob_id, parse_prompt
 from promptrail.repo.spec import is_valid_name
+from promptrail.repo.yamlfile import check_size
 
 PROMPTS_DIR = "prompts"
 SUFFIXES = (".yaml", ".yml")
@@ -137,6 +138,24 @@ class PromptRepo:
     def resolve(self, ref: str) -> str:
         """The commit id a ref names; GitError naming the ref when there is none."""
         return self.git.resolve(ref)
+
+    def merge_base(self, one: str, other: str) -> str:
+        """The best common ancestor of two refs (where a branch left the other)."""
+        self.resolve(one), self.resolve(other)  # an unknown ref: the message that says why
+        return self.git.run("merge-base", one, other).decode().strip()
+
+    def default_branch(self) -> str:
+        """The ref of the default branch: origin's HEAD, else origin/main, main, master."""
+        remote_head = self.git.symbolic_ref("refs/remotes/origin/HEAD", short=True)
+        if remote_head:
+            return remote_head
+        for candidate in ("origin/main", "origin/master", "main", "master"):
+            try:
+                self.resolve(candidate)
+            except GitError:
+                continue
+            return candidate
+        raise GitError("no default branch found (origin/HEAD, main or master): pass --base REF")
 
     def has_commits(self) -> bool:
         return self.is_git and self.git.has_commits()
@@ -277,7 +296,19 @@ class PromptRepo:
 
     def _read_worktree(self, entry: Entry) -> bytes:
         base = self.git_root or self.prompts_path.parent
-        with open(os.path.join(base, entry.path), "rb") as handle:
+        path = os.path.join(base, entry.path)
+        if os.path.islink(path):
+            # A pull request could link prompts/x.yaml to a secret on the CI machine.
+            target = os.path.realpath(path)
+            root = os.path.realpath(base)
+            if os.path.commonpath([root, target]) != root:
+                raise PromptFileError(
+                    "a symbolic link to a file outside the repository; prompt files must "
+                    "live in it (replace the link with the file)",
+                    entry.path,
+                )
+        with open(path, "rb") as handle:
+            check_size(os.fstat(handle.fileno()).st_size, entry.path)
             return handle.read()
 
     def worktree_index_with_blobs(self) -> dict[str, Entry]:

@@ -88,12 +88,21 @@ ChatItem = Annotated[
 
 
 class GateRule(BaseModel):
-    """A threshold on one evaluator's aggregate: `{min: 0.9}` and/or `{max: 0.2}`."""
+    """A threshold on one evaluator's aggregate: `{min: 0.9}` and/or `{max: 0.2}`.
+
+    `max_drop` is for `eval --base`: the largest significant drop against the base version
+    that still passes (default 0); `cost_per_call` and `latency_ms` (GATE_CEILINGS) name
+    no evaluator but a ceiling per call (`{max: ...}`). See eval/prgate.py.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     min: float | None = None
     max: float | None = None
+    max_drop: Annotated[float, Field(ge=0)] | None = None
+
+
+GATE_CEILINGS = ("cost_per_call", "latency_ms")
 
 
 class EvalBlock(BaseModel):

@@ -1,6 +1,9 @@
 """The one place YAML is read: safe loader, duplicate keys refused, and a line for every key.
 
-Uses libyaml when present (ten times faster on large repositories).
+Uses libyaml when present (ten times faster on large repositories). Prompt files come from
+pull requests, so a document is bounded: at most MAX_FILE_BYTES, and anchors and aliases
+may not expand it past MAX_VALUES values (a few hundred bytes of nested aliases would
+otherwise stand for billions, and everything after the parser walks them all).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from promptrail.errors import PromptFileError
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
 
 Path = tuple[str | int, ...]
+MAX_FILE_BYTES = 1024 * 1024  # a prompt file; the largest real ones are a few KB
+MAX_VALUES = 100_000  # values in a document once its aliases are expanded
 
 
 @dataclass
@@ -106,27 +111,66 @@ def _line_of(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+class _Budget:
+    """Values built so far, counting each alias as the whole subtree it stands for."""
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.sizes: dict[int, int] = {}  # id(node) -> values in its subtree, expanded
+
+    def spend(self, count: int, node: yaml.Node) -> None:
+        self.used += count
+        if self.used > MAX_VALUES:
+            raise _DuplicateKey(
+                f"the document expands to more than {MAX_VALUES:,} values (through anchors "
+                "and aliases); write it out plainly",
+                _line_of(node),
+            )
+
+
 def _construct(
-    loader: _Loader, node: yaml.Node, path: Path, source: SourceMap, memo: dict[int, Any]
+    loader: _Loader,
+    node: yaml.Node,
+    path: Path,
+    source: SourceMap,
+    memo: dict[int, Any],
+    budget: _Budget,
 ) -> Any:
     """Build the document and its source map in one walk: 40% faster than PyYAML's
     constructor plus a second walk for lines, and parsing is most of a `validate`."""
+    if id(node) in memo:  # an alias: the same object, as PyYAML gives
+        if memo[id(node)] is _BUILDING:
+            raise _DuplicateKey("an anchor is used inside itself (recursive alias)", _line_of(node))
+        budget.spend(budget.sizes.get(id(node), 1), node)
+        _collect_lines(node, path, source)
+        return memo[id(node)]
+    budget.spend(1, node)
+    start = budget.used
+    value = _construct_new(loader, node, path, source, memo, budget)
+    if not isinstance(node, yaml.ScalarNode):  # collections are what aliases share
+        budget.sizes[id(node)] = budget.used - start + 1
+    return value
+
+
+def _construct_new(
+    loader: _Loader,
+    node: yaml.Node,
+    path: Path,
+    source: SourceMap,
+    memo: dict[int, Any],
+    budget: _Budget,
+) -> Any:
     if isinstance(node, yaml.ScalarNode):
         block = node.style in ("|", ">")
         source.text_lines[path] = node.start_mark.line + 1 + (1 if block else 0)
         return node.value if node.tag == _STR else loader.construct_object(node)
-    if id(node) in memo:  # an alias: the same object, as PyYAML gives
-        if memo[id(node)] is _BUILDING:
-            raise _DuplicateKey("an anchor is used inside itself (recursive alias)", _line_of(node))
-        _collect_lines(node, path, source)
-        return memo[id(node)]
     if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
         items: list[Any] = []
         memo[id(node)] = _BUILDING
         for index, item in enumerate(node.value):
             child = (*path, index)
             source.key_lines[child] = item.start_mark.line + 1
-            items.append(_construct(loader, item, child, source, memo))
+            items.append(_construct(loader, item, child, source, memo, budget))
         memo[id(node)] = items
         return items
     if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
@@ -152,7 +196,7 @@ def _construct(
             seen[key] = line
             child = (*path, key_node.value)
             source.key_lines[child] = line
-            mapping[key] = _construct(loader, value_node, child, source, memo)
+            mapping[key] = _construct(loader, value_node, child, source, memo, budget)
         memo[id(node)] = mapping
         return mapping
     # Explicitly tagged collections (`!!set`, `!!omap`): PyYAML's own constructor.
@@ -172,10 +216,21 @@ def decode(data: bytes, file: str) -> str:
         ) from None
 
 
+def check_size(size: int, file: str) -> None:
+    """Refuse a file larger than MAX_FILE_BYTES before reading it."""
+    if size > MAX_FILE_BYTES:
+        raise PromptFileError(
+            f"the file is {size:,} bytes; a prompt file may have at most {MAX_FILE_BYTES:,}",
+            file,
+            1,
+        )
+
+
 def parse_mapping(
     data: bytes | str, file: str, kind: str = "prompt file"
 ) -> tuple[dict[str, Any], SourceMap]:
     """Parse one YAML document that must be a mapping; errors carry file and line."""
+    check_size(len(data), file)
     text = decode(data, file) if isinstance(data, bytes) else data
     source = SourceMap(file)
     loader = _Loader(text)
@@ -183,7 +238,7 @@ def parse_mapping(
         node = loader.get_single_node()
         if node is None:
             raise PromptFileError(f"the file is empty; a {kind} is a mapping of keys", file, 1)
-        document = _construct(loader, node, (), source, {})
+        document = _construct(loader, node, (), source, {}, _Budget())
     except _DuplicateKey as exc:
         raise PromptFileError(str(exc), file, exc.line) from None
     except yaml.MarkedYAMLError as exc:

@@ -24,6 +24,8 @@ from promptrail import __version__
 from promptrail.server import errors, ui
 from promptrail.server.api import eval as eval_api
 from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
+from promptrail.server.api import langfuse as langfuse_api
+from promptrail.server.api import otlp as otlp_api
 from promptrail.server.cache import Entry, send_entry
 from promptrail.server.settings import Settings
 from promptrail.server.state import Registry
@@ -38,6 +40,8 @@ ROUTERS = [
     ingest.router,
     traces.router,
     prices.router,
+    langfuse_api.router,
+    otlp_api.router,
     eval_api.router,
 ]
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -57,6 +61,10 @@ class RegistryApp(FastAPI):
                     return
             elif method in BODY_METHODS:
                 receive = self._limit_body(scope, receive)
+            if b"%00" in scope["query_string"]:
+                refused = errors.error_response(400, "invalid", _nul_in(scope))
+                await refused(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
     async def _serve_cached(self, entry: Entry, scope: Scope, send: Send) -> bool:
@@ -98,6 +106,17 @@ class RegistryApp(FastAPI):
             return message
 
         return counted
+
+
+def _nul_in(scope: Scope) -> str:
+    """Which query parameter holds a NUL character (no database column can store one;
+    a NUL in the path is refused by the route, or by the database as unstorable)."""
+    from urllib.parse import parse_qsl
+
+    for key, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if "\x00" in key or "\x00" in value:
+            return f"query parameter {key.replace(chr(0), '%00')!r} contains a NUL character (%00)"
+    return "the query string contains a NUL character (%00)"
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> RegistryApp:

@@ -1,4 +1,7 @@
-"""Bearer API keys and scopes; `require_scope("publish")` is the dependency routes use.
+"""API keys and scopes; `require_scope("publish")` is the dependency routes use.
+
+A key comes as `Authorization: Bearer <key>`, or as HTTP Basic `public:secret` with a key
+pair (what OTLP exporters and Langfuse's SDK send); both carry the key's scopes.
 
 Scopes: `read` (GET prompts, state), `publish` (create versions, move labels that are not
 protected, previews), `deploy` (also move protected labels such as `production`),
@@ -10,6 +13,8 @@ With auth off (loopback only) every request acts as an admin.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ IMPLIES = {
 }
 KEY_TTL = 60.0  # seconds a checked key is trusted without asking the database again
 BEARER = "Bearer "
+BASIC = "Basic "
 
 
 def effective(scopes: list[str]) -> frozenset[str]:
@@ -95,12 +101,40 @@ class KeyCache:
         return found[1]
 
 
+def _credentials(header: str) -> tuple[str, str | None] | ApiProblem:
+    """(secret, public key or None) from a Bearer or Basic Authorization header."""
+    scheme = header[: len(BASIC)]
+    if scheme.lower() == BASIC.lower():
+        try:
+            decoded = base64.b64decode(header[len(BASIC) :].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        public, colon, secret = decoded.partition(":")
+        if not colon or not public or not secret:
+            return _unauthorized(
+                "HTTP Basic auth must carry base64 `public:secret` of a key pair (create one "
+                "with `promptrail keys create --pair`)"
+            )
+        return secret, public
+    if header[: len(BEARER)].lower() != BEARER.lower():
+        return _unauthorized(
+            "the Authorization header must read `Bearer <key>` or `Basic <base64 public:secret>`"
+        )
+    return header[len(BEARER) :].strip(), None
+
+
 def _lookup(store: Store, header: str) -> Principal | ApiProblem:
-    if not header.startswith(BEARER):
-        return _unauthorized("the Authorization header must read `Bearer <key>`")
-    token = header[len(BEARER) :].strip()
-    info = store.authenticate(token)
+    credentials = _credentials(header)
+    if isinstance(credentials, ApiProblem):
+        return credentials
+    token, public = credentials
+    info = store.authenticate(token, public)
     shown = token[:12] + "…" if len(token) > 12 else "(too short)"
+    if info is None and public is not None:
+        return _unauthorized(
+            f"the key pair {public[:12]}… / {shown} is not known to this registry: check the "
+            "public and secret keys (pairs are listed by `promptrail keys list`)"
+        )
     if info is None:
         return _unauthorized(
             f"the API key {shown} is not known to this registry: check PROMPTRAIL_API_KEY "
@@ -128,6 +162,10 @@ def forbidden(principal: Principal, scope: str, why: str) -> ApiProblem:
     )
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency: the caller's Principal, or 401/403 when it lacks `scope`."""
     if scope not in SCOPES:
@@ -144,7 +182,14 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
                 "`Authorization: Bearer <key>` (PROMPTRAIL_API_KEY for the CLI; create one "
                 f"with `promptrail keys create --scope {scope}`)"
             )
-        principal = await registry.keys.resolve(registry.store, header)
+        caller = client_address(request)
+        registry.auth_failures.check(caller)  # 429 for a caller guessing keys
+        try:
+            principal = await registry.keys.resolve(registry.store, header)
+        except ApiProblem as exc:
+            if exc.status == 401:
+                registry.auth_failures.count(caller)
+            raise
         if not principal.has(scope):
             raise forbidden(principal, scope, f"{request.method} {request.url.path}")
         return principal

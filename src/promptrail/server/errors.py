@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promptrail.api.registry import ApiError
 from promptrail.errors import (
@@ -62,6 +64,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _doc("No such prompt, label, version or key."),
     413: _doc("The body is larger than the server accepts (--max-body-size)."),
     422: _doc("The body or a parameter does not match the schema; the message names it."),
+    429: _doc("Too many wrong API keys from this address; see Retry-After."),
 }
 CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
     409: _doc(
@@ -81,6 +84,7 @@ STATUS_CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "rate_limited",
 }
 
 
@@ -94,7 +98,43 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(AnswerUnexpected, owner=app)
+
+
+class AnswerUnexpected:
+    """Answers an unexpected exception with the 500 of the `Exception` handler and stops it.
+
+    Starlette hands that handler to its outermost middleware, which answers and then
+    raises again, and the server then drops the keep-alive connection, so the client's
+    next request on it fails. Caught here, the error is answered like any other and the
+    connection stays usable. (Once an answer has started nothing can be sent instead.)
+    """
+
+    def __init__(self, app: ASGIApp, owner: FastAPI):
+        self.app, self.owner = app, owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise
+            handler: Any = self.owner.exception_handlers.get(Exception, _unexpected)
+            response: Response = await handler(Request(scope), exc)
+            await response(scope, receive, send)
 
 
 async def _problem(request: Request, exc: Exception) -> Response:
@@ -121,6 +161,14 @@ async def _database_down(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    # A last line behind the request models' checks (api/inputs.py): a value the database
+    # refuses is the request's fault. The statement's parameters stay out of the log.
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path, reason)
+    return error_response(400, "invalid", f"a value in this request cannot be stored: {reason}")
+
+
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
@@ -130,15 +178,38 @@ async def _http(request: Request, exc: Exception) -> Response:
         return error_response(
             400, "invalid", f"invalid path {path!r}: names cannot contain control characters"
         )
+    code = STATUS_CODES.get(status, "error")
     if status == 404:
+        # Not `not_found`: clients evict a cached prompt only on the registry's answer that
+        # it does not exist, never because a request went to the wrong place.
+        code = "no_route"
         message = f"no route {request.method} {path}; the API is listed at /docs"
     elif status == 405:
         message = f"{request.method} is not allowed on {path}"
+        # Starlette names the methods of the first route that matched the path only.
+        headers = dict(exc.headers or {})
+        headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
+        return error_response(status, STATUS_CODES[405], message, None, headers)
     elif status == 413:
         message = str(exc.detail)
     else:
         message = str(exc.detail)
-    return error_response(status, STATUS_CODES.get(status, "error"), message, None, exc.headers)
+    return error_response(status, code, message, None, dict(exc.headers or {}))
+
+
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the OpenAPI document has for this path (Starlette names only those of
+    the first route that matched it); `fallback` for paths it does not list (pages)."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        # Any parameter may hold slashes: prompt names are paths.
+        pattern = re.sub(r"\\\{[^}]+\\\}", ".+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods)) if methods else fallback
 
 
 async def _validation(request: Request, exc: Exception) -> Response:

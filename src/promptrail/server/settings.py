@@ -11,6 +11,11 @@ The variables are declared in `promptrail.settings`; this module gives them type
 | max_body_bytes     | PROMPTRAIL_MAX_BODY_BYTES      | 33554432 (32 MiB)                  |
 | host               | PROMPTRAIL_HOST                | 127.0.0.1                          |
 | migrate            | PROMPTRAIL_MIGRATE (on/off)    | on (upgrade an older schema)       |
+| langfuse_writes    | PROMPTRAIL_LANGFUSE_WRITES     | off (Langfuse API prompt writes)   |
+| auth_failure_limit | PROMPTRAIL_AUTH_FAILURE_LIMIT  | 60 wrong keys a minute per address |
+| ingest_limit       | PROMPTRAIL_INGEST_LIMIT        | 12000 ingest requests a minute/key |
+
+A limit of 0 switches it off; over one, the answer is 429 with Retry-After.
 
 With auth on, every route but health and the OpenAPI document needs an API key:
 GETs the `read` scope, publishing `publish` (and `deploy` for protected labels), key
@@ -40,6 +45,9 @@ VARIABLES: dict[str, env.Variable] = {
     "host": env.HOST,
     "migrate": env.MIGRATE,
     "poll_interval": env.POLL_INTERVAL,
+    "langfuse_writes": env.LANGFUSE_WRITES,
+    "auth_failure_limit": env.AUTH_FAILURE_LIMIT,
+    "ingest_limit": env.INGEST_LIMIT,
 }
 
 
@@ -53,6 +61,10 @@ class Settings:
     host: str = "127.0.0.1"
     migrate: bool = True
     poll_interval: float = 0.2  # seconds between checks of the registry revision
+    # Accept prompt writes through the Langfuse-compatible API (recorded as outside git).
+    langfuse_writes: bool = False
+    auth_failure_limit: int = 60  # wrong or revoked keys a minute per client address
+    ingest_limit: int = 12_000  # ingest requests a minute per key
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -114,16 +126,16 @@ def is_loopback(host: str) -> bool:
 
 def _parse(name: str, raw: str) -> Any:
     where = f"{VARIABLES[name].name}={raw!r}"
-    if name in ("auth", "migrate"):
+    if name in ("auth", "migrate", "langfuse_writes"):
         value = env.switch(raw)
         if value is None:
             raise UsageError(f"{where}: use on or off")
         return value
     if name == "protected_labels":
         return tuple(p.strip() for p in raw.split(",") if p.strip())
-    if name in ("max_body_bytes", "poll_interval"):
+    if name in ("max_body_bytes", "poll_interval", "auth_failure_limit", "ingest_limit"):
         try:
-            return int(raw) if name == "max_body_bytes" else float(raw)
+            return float(raw) if name == "poll_interval" else int(raw)
         except ValueError:
             raise UsageError(f"{where}: expected a number") from None
     return raw

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from promptrail.server.auth import KeyCache
 from promptrail.server.cache import ResponseCache
+from promptrail.server.ratelimit import Limiter
 from promptrail.server.settings import Settings
 from promptrail.store import PublishPolicy, Store
 
@@ -30,6 +31,12 @@ class Registry:
     cache: ResponseCache = field(default_factory=ResponseCache)
     keys: KeyCache = field(default_factory=KeyCache)
     schema_revision: str | None = None
+    auth_failures: Limiter = field(init=False)
+    ingests: Limiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auth_failures = Limiter(self.settings.auth_failure_limit, "wrong API keys")
+        self.ingests = Limiter(self.settings.ingest_limit, "ingest requests for this key")
 
     def advance(self, revision: int) -> None:
         if self.cache.advance(revision):

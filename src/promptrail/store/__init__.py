@@ -76,7 +76,11 @@ def open_engine(url: str) -> Engine:
         return _sqlite_engine(parsed.database)
     if backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # hide_parameters: error messages (and so logs) never show the values a statement
+        # carried, such as key hashes or the texts of a publish.
+        return create_engine(
+            parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     raise UsageError(
         f"unsupported database URL {redact_url(url)!r}: use sqlite:///path/to/registry.db "
         "or postgresql://user@host/dbname"
@@ -86,7 +90,10 @@ def open_engine(url: str) -> Engine:
 def _sqlite_engine(database: str | None) -> Engine:
     if database in (None, "", ":memory:"):
         engine = create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+            "sqlite://",
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            hide_parameters=True,
         )
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +102,7 @@ def _sqlite_engine(database: str | None) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=10,
             max_overflow=30,
+            hide_parameters=True,
         )
 
     @event.listens_for(engine, "connect")
@@ -241,9 +249,11 @@ class Store:
 
     # -- keys ------------------------------------------------------------------------------
 
-    def create_key(self, scopes: list[str], description: str | None = None) -> KeyCreated:
+    def create_key(
+        self, scopes: list[str], description: str | None = None, pair: bool = False
+    ) -> KeyCreated:
         with self.write() as conn:
-            return _keys.create(conn, scopes, description)
+            return _keys.create(conn, scopes, description, pair)
 
     def list_keys(self) -> list[KeyInfo]:
         with self.read() as conn:
@@ -253,10 +263,11 @@ class Store:
         with self.write() as conn:
             return _keys.revoke(conn, key_id)
 
-    def authenticate(self, token: str) -> KeyInfo | None:
-        """The key with this secret, revoked or not (None: no such key); marks it used."""
+    def authenticate(self, token: str, public_key: str | None = None) -> KeyInfo | None:
+        """The key with this secret (and this public key, when given), revoked or not
+        (None: no such key); marks it used."""
         with self.read() as conn:
-            info, due = _keys.find(conn, token)
+            info, due = _keys.find(conn, token, public_key)
         if info is not None and due:
             with (
                 self.engine.connect() as conn,

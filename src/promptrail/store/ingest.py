@@ -150,6 +150,7 @@ class Batch:
             "prompt_version": prompt.version if prompt else None,
             "prompt_label": prompt.label if prompt else None,
             "prompt_hash": prompt.hash if prompt else None,
+            "prompt_resolved": getattr(prompt, "resolved", None),  # checked for OTLP spans
             "created_at": self.now,
         }
         if create:

@@ -2,6 +2,10 @@
 
 A key reads `prk_` + 32 random URL-safe characters. Only its hash and its first twelve
 characters (to recognise it in `keys list`) are kept; the secret is shown once.
+
+A key pair (`create(..., pair=True)`) is the form OTLP exporters and Langfuse's SDK send as
+HTTP Basic: a public key `pk-pr-…` kept in clear, and a secret `sk-pr-…` stored like any
+key (its hash), so the secret alone also works as a Bearer token.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from sqlalchemy import Connection, insert, select, update
 from promptrail.api.registry import KeyCreated, KeyInfo
 from promptrail.errors import NotFound, UsageError
 from promptrail.store.registry import iso, now
-from promptrail.store.tables import api_keys
+from promptrail.store.tables import api_keys, ui_sessions
 
 SCOPES = ("read", "publish", "deploy", "ingest", "admin")
 KEY_PREFIX = "prk_"
+PUBLIC_PREFIX = "pk-pr-"
+SECRET_PREFIX = "sk-pr-"
 SHOWN = 12  # characters of the key kept in clear, to recognise it
 TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is updated at most this often
 
@@ -49,17 +55,21 @@ def _info(row: Any) -> KeyInfo:
         created_at=iso(row.created_at) or "",
         revoked_at=iso(row.revoked_at),
         last_used_at=iso(row.last_used_at),
+        public_key=row.public_key,
     )
 
 
-def create(conn: Connection, scopes: list[str], description: str | None) -> KeyCreated:
+def create(
+    conn: Connection, scopes: list[str], description: str | None, pair: bool = False
+) -> KeyCreated:
     scopes = check_scopes(scopes)
-    token = KEY_PREFIX + secrets.token_urlsafe(24)
+    token = (SECRET_PREFIX if pair else KEY_PREFIX) + secrets.token_urlsafe(24)
     row = conn.execute(
         insert(api_keys).returning(*api_keys.c),
         {
             "prefix": token[:SHOWN],
             "hash": hash_key(token),
+            "public_key": PUBLIC_PREFIX + secrets.token_urlsafe(12) if pair else None,
             "scopes": scopes,
             "description": description,
             "created_at": now(),
@@ -79,14 +89,23 @@ def revoke(conn: Connection, key_id: int) -> KeyInfo:
     if row.revoked_at is None:
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now()))
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).one()
+    # Its web UI sessions end too: a page open with it is logged out at the next click.
+    sessions = ui_sessions.c
+    conn.execute(
+        update(ui_sessions)
+        .where(sessions.key_id == key_id, sessions.ended_at.is_(None))
+        .values(ended_at=now())
+    )
     return _info(row)
 
 
-def find(conn: Connection, token: str) -> tuple[KeyInfo | None, bool]:
-    """The key with this secret, revoked or not (None: no such key), and whether its
-    `last_used_at` is due an update."""
+def find(
+    conn: Connection, token: str, public_key: str | None = None
+) -> tuple[KeyInfo | None, bool]:
+    """The key with this secret, revoked or not (None: no such key, or `public_key` given
+    and not this key's), and whether its `last_used_at` is due an update."""
     row = conn.execute(select(api_keys).where(api_keys.c.hash == hash_key(token))).first()
-    if row is None:
+    if row is None or (public_key is not None and row.public_key != public_key):
         return None, False
     last = row.last_used_at
     if last is not None and last.tzinfo is None:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from promptrail.api.registry import LabelMove, PublishRequest, PublishResult, VersionUpload
+from promptrail.api.registry import (
+    MAX_VERSION,
+    LabelMove,
+    PublishRequest,
+    PublishResult,
+    VersionUpload,
+)
 from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
 from promptrail.errors import InvalidRequest, summarize
 from promptrail.repo.spec import LABEL_RE, content_hash, content_of, is_valid_name
@@ -22,7 +28,6 @@ from promptrail.store.changes import Current
 if TYPE_CHECKING:
     from promptrail.store import Store
 
-MAX_VERSION = 2**31 - 1
 METADATA_FIELDS = {"tags", "description"}
 
 
@@ -38,6 +43,26 @@ class PublishPolicy:
 
     def is_preview(self, label: str) -> bool:
         return bool(self.preview_prefix) and label.startswith(self.preview_prefix)
+
+    def impersonates(self, label: str) -> str | None:
+        """The protected label `label` would pass for, were it allowed, or None.
+
+        `production.`, `Production`-like spellings and `pr-production` read as production
+        on a page or in a log but move without `deploy`: such names are refused.
+        """
+        if self.is_protected(label):
+            return None
+        bare = _skeleton(
+            label.removeprefix(self.preview_prefix) if self.is_preview(label) else label
+        )
+        for protected in self.protected_labels:
+            if bare == _skeleton(protected):
+                return protected
+        return None
+
+
+def _skeleton(label: str) -> str:
+    return "".join(c for c in label.lower() if c not in "-_.")
 
 
 @dataclass
@@ -71,6 +96,14 @@ def check(request: PublishRequest, policy: PublishPolicy) -> Checked:
     moves: set[tuple[str, str]] = set()
     for move in request.labels:
         _check_move(move, refuse)
+        lookalike = policy.impersonates(move.label)
+        if lookalike is not None:
+            refuse(
+                f"label {move.label!r} of {move.name!r} looks like the protected label "
+                f"{lookalike!r} but would not be protected: choose a name that does not",
+                name=move.name,
+                label=move.label,
+            )
         if (move.name, move.label) in moves:
             refuse(
                 f"label {move.label!r} of {move.name!r} is moved twice in one publish",

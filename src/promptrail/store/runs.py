@@ -272,8 +272,15 @@ def list_runs(
     version: int | None = None,
     dataset: str | None = None,
     limit: int = 50,
+    prompt_hash: str | None = None,
+    dataset_hash: str | None = None,
 ) -> RunList:
     query = select(runs_t)
+    # By content: `eval --base` looks for a stored run of exactly this prompt and data.
+    if prompt_hash is not None:
+        query = query.where(runs_t.c.prompt_hash == prompt_hash)
+    if dataset_hash is not None:
+        query = query.where(runs_t.c.dataset_hash == dataset_hash)
     if prompt is not None:
         query = query.where(runs_t.c.prompt_name == prompt)
     if version is not None:

@@ -150,11 +150,23 @@ api_keys = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("prefix", String(16), nullable=False),
     Column("hash", HASH, nullable=False, unique=True),  # sha256 hex of the whole key
+    Column("public_key", String(64), unique=True),  # a pair's public half, in clear
     Column("scopes", JSON, nullable=False),
     Column("description", Text),
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
     Column("last_used_at", Timestamp),
+)
+
+# Web UI logins held by the server (migration 0007): logging out or revoking the key ends them.
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id_hash", HASH, primary_key=True),  # sha256 hex of the cookie's session id
+    Column("key_id", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("ended_at", Timestamp),
+    Index("ix_ui_sessions_key_id", "key_id"),
 )
 
 registry_meta = Table(

@@ -20,6 +20,7 @@ from promptrail.api.tracing import (
     CostTotals,
     ObservationOut,
     PageMeta,
+    PromptLink,
     PromptRef,
     ScoreList,
     ScoreOut,
@@ -242,11 +243,12 @@ def observation_out(row: Any) -> ObservationOut:
         cost = CostTotals(input=row.cost_input, output=row.cost_output, total=row.cost_total)
     prompt = None
     if row.prompt_name is not None:
-        prompt = PromptRef(
+        prompt = PromptLink(
             name=row.prompt_name,
             version=row.prompt_version,
             label=row.prompt_label,
             hash=row.prompt_hash,
+            resolved=row.prompt_resolved,
         )
     return ObservationOut(
         id=row.id,

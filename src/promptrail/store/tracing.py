@@ -98,6 +98,7 @@ observations = Table(
     Column("prompt_version", Integer),
     Column("prompt_label", LABEL),
     Column("prompt_hash", String(64)),
+    Column("prompt_resolved", Boolean),  # False: an OTLP span named a version not held
     Column("created_at", Timestamp, nullable=False),
     Index("ix_observations_trace_id_start_time", "trace_id", "start_time"),
     Index("ix_observations_type_start_time", "type", "start_time"),

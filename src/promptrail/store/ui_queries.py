@@ -24,11 +24,21 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 
+from promptrail.store.keys import hash_key
 from promptrail.store.registry import now
-from promptrail.store.tables import Timestamp, api_keys, metadata, prompts, publishes, versions
+from promptrail.store.tables import (
+    Timestamp,
+    api_keys,
+    metadata,
+    prompts,
+    publishes,
+    ui_sessions,
+    versions,
+)
 from promptrail.store.trace_queries import TraceFilter
 from promptrail.store.tracing import traces as traces_t
 
@@ -137,6 +147,32 @@ def key_by_id(conn: Connection, key_id: int) -> KeyRow | None:
     if row is None:
         return None
     return KeyRow(row.id, row.prefix, list(row.scopes or []), row.revoked_at is not None)
+
+
+def start_session(engine: Engine, key_id: int) -> str:
+    """A new web UI session of `key_id`; returns its id (only the id's hash is stored)."""
+    session_id = secrets.token_urlsafe(32)
+    row = {"id_hash": hash_key(session_id), "key_id": key_id, "created_at": now()}
+    with engine.connect() as conn, conn.execution_options(promptrail_write=True).begin():
+        conn.execute(insert(ui_sessions).values(row))
+    return session_id
+
+
+def session_open(conn: Connection, session_id: str, key_id: int) -> bool:
+    s = ui_sessions.c
+    query = select(s.key_id, s.ended_at).where(s.id_hash == hash_key(session_id))
+    row = conn.execute(query).first()
+    return row is not None and row.key_id == key_id and row.ended_at is None
+
+
+def end_session(engine: Engine, session_id: str) -> None:
+    s = ui_sessions.c
+    with engine.connect() as conn, conn.execution_options(promptrail_write=True).begin():
+        conn.execute(
+            update(ui_sessions)
+            .where(s.id_hash == hash_key(session_id), s.ended_at.is_(None))
+            .values(ended_at=now())
+        )
 
 
 def cookie_secret(engine: Engine) -> str:

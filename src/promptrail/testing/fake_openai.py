@@ -1,10 +1,13 @@
-"""A local stand-in for OpenAI's chat completions API, for tests, examples and the demo.
+"""A local stand-in for OpenAI's chat completions and Responses APIs, for tests, examples and
+the demo.
 
 It speaks enough of the real HTTP API for the official `openai` package to work against
 it unchanged: `POST /v1/chat/completions` with JSON or SSE streaming (`stream: true`,
 with the usage chunk when `stream_options.include_usage`), token usage, and structured
-output (`response_format` of type `json_schema` or `json_object`). Replies are
-deterministic functions of the request, so tests can assert on them:
+output (`response_format` of type `json_schema` or `json_object`); `POST /v1/responses`
+with JSON or SSE streaming (the Responses API's typed events, ending in
+`response.completed` with usage). Replies are deterministic functions of the request, so
+tests can assert on them:
 
 - with a JSON schema, an object that satisfies it, enums chosen by keywords in the
   last user message (see QUEUE_WORDS) and strings summarizing it;
@@ -29,6 +32,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -177,6 +181,78 @@ def chunks(body: dict[str, Any], reply: str) -> list[dict[str, Any]]:
     return out
 
 
+def as_messages(body: dict[str, Any]) -> dict[str, Any]:
+    """A Responses API request (`input`: text or messages) as a chat request, to reply."""
+    given = body.get("input")
+    if isinstance(given, str):
+        messages = [{"role": "user", "content": given}]
+    else:
+        messages = [m for m in given or [] if isinstance(m, dict)]
+    return {**body, "messages": messages}
+
+
+def response(body: dict[str, Any], reply: str, status: str = "completed") -> dict[str, Any]:
+    """A Responses API `response` object."""
+    chat = as_messages(body)
+    usage = _usage(json.dumps(chat["messages"]), reply)
+    return {
+        "id": "resp_" + hashlib.sha256(reply.encode()).hexdigest()[:24],
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "model": _served_model(body),
+        "instructions": body.get("instructions"),
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_fake",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": reply, "annotations": []}],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": usage["prompt_tokens"],
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": usage["completion_tokens"],
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": usage["total_tokens"],
+        },
+    }
+
+
+def response_events(body: dict[str, Any], reply: str) -> list[tuple[str, dict[str, Any]]]:
+    """The SSE events of a streamed Responses API reply, as (event name, data)."""
+    final = response(body, reply)
+    started = {**final, "status": "in_progress", "output": [], "usage": None}
+    item = {**final["output"][0], "status": "in_progress", "content": []}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    words = reply.split(" ")
+    pieces = [" ".join(words[i : i + 3]) + " " for i in range(0, len(words), 3)]
+    pieces[-1] = pieces[-1].rstrip(" ")
+    at = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": started},
+        {"type": "response.in_progress", "response": started},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.content_part.added", **at, "part": part},
+    ]
+    events += [
+        {"type": "response.output_text.delta", **at, "delta": piece, "logprobs": []}
+        for piece in pieces
+    ]
+    events += [
+        {"type": "response.output_text.done", **at, "text": reply, "logprobs": []},
+        {"type": "response.content_part.done", **at, "part": {**part, "text": reply}},
+        {"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]},
+        {"type": "response.completed", "response": final},
+    ]
+    return [(e["type"], {**e, "sequence_number": n}) for n, e in enumerate(events)]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
@@ -198,7 +274,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, {"error": {"message": "invalid JSON", "type": "invalid_request"}})
             return
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        path = self.path.rstrip("/")
+        if not path.endswith(("/chat/completions", "/responses")):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
         with self.server.lock:
@@ -224,6 +301,13 @@ class _Handler(BaseHTTPRequestHandler):
         if raw is not None:
             self._json(200, raw)
             return
+        if path.endswith("/responses"):
+            reply = self.server.scripted_reply(body) or reply_for(as_messages(body))
+            if body.get("stream"):
+                self._stream(response_events(body, reply))
+            else:
+                self._json(200, response(body, reply))
+            return
         reply = self.server.scripted_reply(body) or reply_for(body)
         if body.get("stream"):
             self._stream(chunks(body, reply))
@@ -242,7 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _stream(self, items: list[dict[str, Any]]) -> None:
+    def _stream(self, items: list[Any]) -> None:
+        """Server-sent events: each item a data object, or (event name, data object)."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -251,9 +336,13 @@ class _Handler(BaseHTTPRequestHandler):
         for i, item in enumerate(items):
             if i and self.server.chunk_delay:
                 time.sleep(self.server.chunk_delay)
-            self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
+            if isinstance(item, tuple):
+                self.wfile.write(f"event: {item[0]}\ndata: {json.dumps(item[1])}\n\n".encode())
+            else:
+                self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
             self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
+        if not (items and isinstance(items[0], tuple)):  # named events end with the last one
+            self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True
 
@@ -270,7 +359,7 @@ class _Server(ThreadingHTTPServer):
         self.latency = 0.0
         self.failures: list[tuple[int, float | None]] = []  # the next requests' answers
         self.fail_rules: list[tuple[str, int]] = []
-        self.reply_rules: list[tuple[str, str]] = []
+        self.reply_rules: list[tuple[str, str | Callable[[str], str]]] = []
         self.raw_rules: list[tuple[str, dict[str, Any]]] = []
 
     def next_failure(self, body: dict[str, Any]) -> tuple[int, float | None] | None:
@@ -290,12 +379,14 @@ class _Server(ThreadingHTTPServer):
         text = _last_user(body.get("messages") or [])
         for needle, content in self.reply_rules:
             if needle in text:
-                return content
+                return content(text) if callable(content) else content
         return None
 
 
 class FakeOpenAI:
     """The fake server in a background thread: `with FakeOpenAI() as fake: fake.url`."""
+
+    handler: type[BaseHTTPRequestHandler] = _Handler  # the routes (FakeAnthropic has others)
 
     def __init__(
         self,
@@ -305,7 +396,7 @@ class FakeOpenAI:
         chunk_delay: float = 0.0,
         latency: float = 0.0,
     ):
-        self._server = _Server((host, port), _Handler)
+        self._server = _Server((host, port), self.handler)
         self._server.requests = []
         self._server.chunk_delay = chunk_delay
         self._server.setup_faults()
@@ -339,8 +430,9 @@ class FakeOpenAI:
         not a chat completion (`{"result": "ok"}` unless given)."""
         self._server.raw_rules.append((text, body if body is not None else {"result": "ok"}))
 
-    def reply_when(self, text: str, content: str) -> None:
-        """Requests whose last user message contains `text` get `content` as the answer."""
+    def reply_when(self, text: str, content: str | Callable[[str], str]) -> None:
+        """Requests whose last user message contains `text` get `content` as the answer
+        (or what `content(message)` returns: a noisy model, say)."""
         self._server.reply_rules.append((text, content))
 
     @property

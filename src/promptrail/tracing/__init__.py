@@ -20,9 +20,11 @@ from promptrail.tracing.api import (
 from promptrail.tracing.context import get_current_observation_id, get_current_trace_id
 from promptrail.tracing.decorators import observe
 from promptrail.tracing.observation import Observation
+from promptrail.tracing.propagation import continue_trace, extract, inject
 from promptrail.tracing.tracer import Tracer, configure, get_tracer
 
 _EXPORTERS = ("HttpExporter", "JsonlExporter", "MemoryExporter")
+_OTLP = ("OtlpExporter", "FanoutExporter")
 
 
 def __getattr__(name: str) -> Any:
@@ -30,21 +32,30 @@ def __getattr__(name: str) -> Any:
         from promptrail.tracing import exporter
 
         return getattr(exporter, name)
+    if name in _OTLP:
+        from promptrail.tracing import otlp
+
+        return getattr(otlp, name)
     raise AttributeError(f"module 'promptrail.tracing' has no attribute {name!r}")
 
 
 __all__ = [
+    "FanoutExporter",
     "HttpExporter",
     "JsonlExporter",
     "MemoryExporter",
     "Observation",
+    "OtlpExporter",
     "Tracer",
     "configure",
+    "continue_trace",
     "event",
+    "extract",
     "flush",
     "get_current_observation_id",
     "get_current_trace_id",
     "get_tracer",
+    "inject",
     "observe",
     "score",
     "start_generation",

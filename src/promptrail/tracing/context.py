@@ -7,6 +7,7 @@ the code does without passing anything around.
 
 from __future__ import annotations
 
+import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,26 @@ if TYPE_CHECKING:
     from promptrail.tracing.observation import Observation
 
 current: ContextVar[Observation | None] = ContextVar("promptrail_observation", default=None)
+# A parent from outside this process (an incoming `traceparent`): (trace id, span id).
+remote: ContextVar[tuple[int, int] | None] = ContextVar("promptrail_remote", default=None)
+
+
+def outside_parent() -> tuple[int, int] | None:
+    """Where a new root observation belongs when something outside promptrail is tracing:
+    an extracted `traceparent` (see `propagation.py`), else the active OpenTelemetry span
+    (only looked for when the application imported OpenTelemetry)."""
+    found = remote.get()
+    if found is not None:
+        return found
+    otel = sys.modules.get("opentelemetry.trace")
+    if otel is not None:
+        try:
+            context = otel.get_current_span().get_span_context()
+        except Exception:
+            return None
+        if context.is_valid:
+            return context.trace_id, context.span_id
+    return None
 
 
 def trace_hex(trace_id: int) -> str:

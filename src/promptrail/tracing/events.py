@@ -54,7 +54,7 @@ class EventBuilder:
                 if isinstance(item, Observation):
                     events.append(self._envelope("observation-create", self.observation(item)))
                     trace = item.trace
-                    if trace.root is item:
+                    if trace.root is item and not (trace.joined and trace.attrs is None):
                         events.append(self._envelope("trace-create", self.trace(trace)))
                 elif isinstance(item, Trace):
                     events.append(self._envelope("trace-create", self.trace(item)))
@@ -120,13 +120,14 @@ class EventBuilder:
     def trace(self, trace: Trace) -> dict[str, Any]:
         root = trace.root
         attrs = trace.attrs or {}
-        body: dict[str, Any] = {
-            "id": trace_hex(trace.id),
-            "name": str(attrs.get("name") or root.name),
-            "start_time": iso(root.start_ns),
-        }
-        if root.end_ns:
-            body["end_time"] = iso(root.end_ns)
+        body: dict[str, Any] = {"id": trace_hex(trace.id)}
+        if not trace.joined:  # a joined trace's name and times are its first process's
+            body["name"] = str(attrs.get("name") or root.name)
+            body["start_time"] = iso(root.start_ns)
+            if root.end_ns:
+                body["end_time"] = iso(root.end_ns)
+        elif attrs.get("name"):
+            body["name"] = str(attrs["name"])
         for key in ("user_id", "session_id", "release", "environment"):
             _put(body, key, None if attrs.get(key) is None else str(attrs[key]))
         body.setdefault("release", self.release)
@@ -139,8 +140,9 @@ class EventBuilder:
             body["tags"] = [str(t) for t in attrs["tags"]]
         _put(body, "metadata", self.data(attrs.get("metadata")))
         # A trace shows its root's input and output unless it was given its own.
-        _put(body, "input", self.data(attrs.get("input", root.input)))
-        _put(body, "output", self.data(attrs.get("output", root.output)))
+        _put(body, "input", self.data(attrs.get("input", None if trace.joined else root.input)))
+        output = attrs.get("output", None if trace.joined else root.output)
+        _put(body, "output", self.data(output))
         if attrs.get("public") is not None:
             body["public"] = bool(attrs["public"])
         return body

@@ -16,7 +16,7 @@ from random import getrandbits
 from time import time_ns
 from typing import TYPE_CHECKING, Any
 
-from promptrail.tracing.context import current, span_hex, trace_hex
+from promptrail.tracing.context import current, outside_parent, span_hex, trace_hex
 from promptrail.tracing.serialize import capture, capture_items
 
 if TYPE_CHECKING:
@@ -41,14 +41,17 @@ OBSERVATION_FIELDS = frozenset(
 class Trace:
     """One end-to-end run; its root observation creates it and its attributes ride along."""
 
-    __slots__ = ("attrs", "id", "root", "sampled", "tracer")
+    __slots__ = ("attrs", "id", "joined", "root", "sampled", "tracer")
 
-    def __init__(self, tracer: Tracer, trace_id: int, root: Observation):
+    def __init__(self, tracer: Tracer, trace_id: int, root: Observation, joined: bool = False):
         self.tracer = tracer
         self.id = trace_id
         self.sampled = (trace_id & 0xFFFFFFFFFFFFFFFF) < tracer._sample_threshold
         self.root = root
         self.attrs: dict[str, Any] | None = None
+        # Started elsewhere (another process, or an OpenTelemetry span): the trace's name
+        # and times are not ours to set.
+        self.joined = joined
 
     @property
     def trace_id(self) -> str:
@@ -112,8 +115,13 @@ class Observation:
     ):
         self.id = getrandbits(64)
         if parent is None:
-            self.trace = Trace(tracer, getrandbits(128), self)
-            self.parent_id = None
+            outside = outside_parent()
+            if outside is None:
+                self.trace = Trace(tracer, getrandbits(128), self)
+                self.parent_id = None
+            else:
+                self.trace = Trace(tracer, outside[0], self, joined=True)
+                self.parent_id = outside[1]
         else:
             self.trace = parent.trace
             self.parent_id = parent.id

@@ -7,6 +7,8 @@ Configuration comes from arguments, then the environment:
     PROMPTRAIL_TRACE_FILE=path     append events to a JSONL file instead
     PROMPTRAIL_SAMPLE_RATE=0.1     keep one trace in ten (decided by trace id)
     PROMPTRAIL_ENVIRONMENT, PROMPTRAIL_RELEASE   defaults for every trace
+    PROMPTRAIL_OTLP=true           also (or only, without a promptrail URL) export OTLP/HTTP
+                                   to OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT with its _HEADERS
 
 With no destination at all, spans still nest and have ids but nothing is sent.
 `Tracer(...)` checks its arguments (ValueError); from then on nothing it does raises.
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("promptrail.tracing")
 
+SHUTDOWN_TIMEOUT = 2.0  # seconds process exit may wait for traces to be delivered
+
 
 def _discard(item: Any) -> None:
     pass
@@ -63,7 +67,9 @@ class Tracer:
         max_retry_delay: float = 10.0,
         request_timeout: float = 10.0,
         max_field_chars: int = 100_000,
-        shutdown_timeout: float = 5.0,
+        shutdown_timeout: float | None = None,
+        otlp_endpoint: str | None = None,
+        otlp_headers: dict[str, str] | None = None,
     ):
         if enabled is None:
             enabled = settings.TRACING.switch(True) is not False  # unreadable: stay on
@@ -78,10 +84,14 @@ class Tracer:
         self.enabled = bool(enabled)
         self.sample_rate = sample_rate
         self._sample_threshold = int(sample_rate * 2**64)
-        self.shutdown_timeout = shutdown_timeout
+        if shutdown_timeout is None:
+            shutdown_timeout = _env_seconds(settings.SHUTDOWN_TIMEOUT, SHUTDOWN_TIMEOUT)
+        self.shutdown_timeout = shutdown_timeout  # the longest exit waits for delivery
         self.max_field_chars = max_field_chars
         if exporter is None and self.enabled:
             exporter = _exporter_from(url, api_key, request_timeout)
+        if self.enabled:
+            exporter = _with_otlp(exporter, otlp_endpoint, otlp_headers, request_timeout)
         self.exporter = exporter
         self._worker: Worker | None = None
         self._emit: Callable[[Any], None] = _discard
@@ -255,6 +265,17 @@ def _env_rate(variable: settings.Variable, default: float) -> float:
         return default
 
 
+def _env_seconds(variable: settings.Variable, default: float) -> float:
+    raw = variable.get()
+    try:
+        return max(0.0, float(raw)) if raw else default
+    except ValueError:
+        log.warning(
+            "promptrail: %s=%r is not a number of seconds; using %s", variable.name, raw, default
+        )
+        return default
+
+
 def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Exporter | None:
     from promptrail.tracing.exporter import HttpExporter, JsonlExporter
 
@@ -265,6 +286,29 @@ def _exporter_from(url: str | None, api_key: str | None, timeout: float) -> Expo
     if path:
         return JsonlExporter(path)
     return None
+
+
+def _with_otlp(
+    exporter: Exporter | None,
+    endpoint: str | None,
+    headers: dict[str, str] | None,
+    timeout: float,
+) -> Exporter | None:
+    """`exporter` with an OTLP exporter beside it (or alone) when asked for: by
+    `otlp_endpoint=` (errors raise), or PROMPTRAIL_OTLP=true (errors are logged)."""
+    from_env = bool(settings.OTLP.switch(False))
+    if endpoint is None and not from_env:
+        return exporter
+    from promptrail.tracing.otlp import FanoutExporter, OtlpExporter
+
+    try:
+        otlp = OtlpExporter(endpoint, headers, timeout=timeout)
+    except ValueError as exc:
+        if endpoint is not None:
+            raise
+        log.warning("promptrail: PROMPTRAIL_OTLP is set but %s; not exporting OTLP", exc)
+        return exporter
+    return otlp if exporter is None else FanoutExporter([exporter, otlp])
 
 
 # -- the process-wide tracer -------------------------------------------------------------
@@ -298,8 +342,15 @@ def configure(*args: Any, **kwargs: Any) -> Tracer:
 
 
 def _shutdown_all() -> None:
-    for tracer in list(_tracers):
-        tracer.shutdown()
+    """At exit: every tracer flushes, all within the longest of their bounds together."""
+    import time
+
+    tracers = list(_tracers)
+    if not tracers:
+        return
+    deadline = time.monotonic() + max(t.shutdown_timeout for t in tracers)
+    for tracer in tracers:
+        tracer.shutdown(timeout=max(0.0, deadline - time.monotonic()))
 
 
 atexit.register(_shutdown_all)

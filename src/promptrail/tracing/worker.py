@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from typing import Any, cast
@@ -78,6 +79,7 @@ class Worker:
         self.exported = 0  # events delivered
         self.rejected = 0  # events the destination refused one by one
         self.failed = 0  # events given up (refused batch, or unsent at shutdown)
+        self._in_flight = 0  # items of the batch being sent now
         self._failing = False
         self._reset()
         _workers.add(self)
@@ -145,14 +147,25 @@ class Worker:
         self._wake.set()
         return marker.done.wait(timeout)
 
-    def shutdown(self, timeout: float = 5.0) -> bool:
-        """Flush within `timeout`, then stop the thread; unsent items count as failed."""
+    def shutdown(self, timeout: float = 2.0) -> bool:
+        """Flush, then stop the thread, all within `timeout`; says what stays undelivered."""
+        deadline = time.monotonic() + max(0.0, timeout)
         done = self.flush(timeout)
+        left = sum(1 for item in self.queue if type(item) is not _Flush) + self._in_flight
         self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(min(timeout, 1.0))
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if not done and left:
+            log.warning(
+                "promptrail: %d trace item(s) not delivered within the %.1f s exit bound "
+                "(%s); they are dropped (raise shutdown_timeout or PROMPTRAIL_SHUTDOWN_TIMEOUT "
+                "to wait longer)",
+                left,
+                timeout,
+                getattr(self.exporter, "url", type(self.exporter).__name__),
+            )
         try:
             self.exporter.close()
         except Exception:
@@ -186,7 +199,11 @@ class Worker:
                 batch.append(item)
                 self.bytes_out += weight(item)
             if batch:
-                self._send(batch)
+                self._in_flight = len(batch)
+                try:
+                    self._send(batch)
+                finally:
+                    self._in_flight = 0
             if marker is not None:
                 marker.done.set()
 

@@ -1,10 +1,11 @@
 """Plays a GitHub Actions workflow file locally, the way a runner would, for the e2e test.
 
 Only what the promptrail workflows use: `if:` and `${{ }}` expressions over the github,
-env, vars and secrets contexts; workflow, job and step `env:`; `defaults.run.shell: bash`
-(run as `bash --noprofile --norc -eo pipefail`, as GitHub does); the GITHUB_* variables a
-runner sets. `uses:` steps (checkout, setup-python) and install steps are skipped: the
-caller has checked out the workspace and promptrail is installed in this virtualenv.
+env, vars, secrets and steps (their outputs) contexts; workflow, job and step `env:`;
+`defaults.run.shell: bash` (run as `bash --noprofile --norc -eo pipefail`, as GitHub
+does); the GITHUB_* variables a runner sets, GITHUB_OUTPUT included. `uses:` steps
+(checkout, setup-python, cache) and install steps are skipped: the caller has checked out
+the workspace and promptrail is installed in this virtualenv.
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ class ActionsRunner:
     ) -> JobResult:
         result = JobResult(job_id)
         status = "success"
+        context = {**context, "steps": {}}
         for index, step in enumerate(job["steps"]):
             name = step.get("name") or step.get("uses") or f"step {index}"
             name = substitute(str(name), {**context, "env": job_env})
@@ -152,9 +154,16 @@ class ActionsRunner:
                 result.skipped_steps.append(name)
                 continue
             env = {**runner_env, **self._env(step.get("env"), step_context, job_env)}
+            outputs = self.temp / f"output-{self.run_id}-{index}"
+            outputs.write_text("")
+            env["GITHUB_OUTPUT"] = str(outputs)
             script = substitute(step["run"], {**step_context, "env": env})
             outcome = self._bash(script, env, Path(runner_env["GITHUB_WORKSPACE"]))
             result.steps.append(StepResult(name, *outcome))
+            if "id" in step:  # `key=value` lines a step wrote: `steps.<id>.outputs.<key>`
+                lines = outputs.read_text().splitlines()
+                values = dict(line.split("=", 1) for line in lines if "=" in line)
+                context["steps"][step["id"]] = {"outputs": values}
             if outcome[0] != 0:
                 status = "failure"
         return result
@@ -217,6 +226,9 @@ class ActionsRunner:
             "GITHUB_ENV": str(env_file),
             "RUNNER_TEMP": str(self.temp),
             **{k: v for k, v in os.environ.items() if k.startswith("GIT_")},
+            # The code under test, when it is not the installed one (a worktree's src/);
+            # absolute, since the steps run in the workspace.
+            **_python_path(),
         }
 
     @staticmethod
@@ -227,6 +239,13 @@ class ActionsRunner:
         for key, value in (block or {}).items():
             env[key] = substitute(str(value), {**context, "env": env})
         return env
+
+
+def _python_path() -> dict[str, str]:
+    entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
+    if not entries:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join(str(Path(e).resolve()) for e in entries)}
 
 
 # -- triggers -------------------------------------------------------------------------------

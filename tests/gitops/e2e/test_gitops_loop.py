@@ -210,6 +210,7 @@ def test_gitops_loop_end_to_end(loop: Loop) -> None:
     # -- a prompt repository, set up by `promptrail init`, published from main ------------
     assert loop.promptrail("init", "--yes").returncode == 0
     shutil.copytree(ROOT / "prompts" / "support", dev.path / "prompts" / "support")
+    shutil.copytree(ROOT / "datasets", dev.path / "datasets")  # what their evals: name
     write_email(dev, V1, 1)
     first = dev.commit("prompts: first version")
     loop.push("main")
@@ -234,11 +235,14 @@ def test_gitops_loop_end_to_end(loop: Loop) -> None:
     assert [s.name for s in review.steps] == [
         "Validate",
         "Check versions against the base branch",
-        "Comment the diff and production numbers",
+        "Evaluate the changed prompts against the base branch",
+        "Comment the diff, the evaluation and production numbers",
         "Publish the preview label pr-12",
     ]
     (comment,) = loop.comments(12)
     assert comment.startswith(MARKER)
+    # No LLM key among the secrets: the evaluation says so plainly, and the run passes.
+    assert "_no LLM key (secret OPENAI_API_KEY): evaluation skipped_" in comment
     assert "customer-email" in comment
     assert "warm email" in comment
     # The registry was reachable with the preview key: production's numbers are in.

@@ -239,4 +239,4 @@ def test_unknown_pages_and_ids_get_a_404_page(page, site: Site) -> None:
     api = httpx.get(site.url + "/api/v1/no/such")
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/json"
-    assert api.json()["error"] == "not_found"
+    assert api.json()["error"] == "no_route"

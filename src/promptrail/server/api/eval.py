@@ -88,10 +88,15 @@ async def list_runs(
     version: Annotated[int | None, Query(ge=1)] = None,
     dataset: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    prompt_hash: Annotated[str | None, Query(max_length=64)] = None,
+    dataset_hash: Annotated[str | None, Query(max_length=64)] = None,
 ) -> RunList:
     store = registry_of(request).store
+    by_content = {"prompt_hash": prompt_hash, "dataset_hash": dataset_hash}
     return await run_in_threadpool(
-        lambda: store.list_runs(prompt=prompt, version=version, dataset=dataset, limit=limit)
+        lambda: store.list_runs(
+            prompt=prompt, version=version, dataset=dataset, limit=limit, **by_content
+        )
     )
 
 

@@ -148,6 +148,8 @@ def _load(data: bytes) -> Any:
         return json.loads(data)
     except ValueError as exc:
         raise ApiProblem(400, "invalid", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiProblem(400, "invalid", "the body is nested too deeply to read") from None
 
 
 def _too_many(count: int) -> ApiProblem:
@@ -177,13 +179,15 @@ def _events(data: bytes) -> list[Any]:
         **ERROR_RESPONSES,
         207: {"model": IngestResult, "description": "Some events were refused (see `errors`)."},
         415: ERROR_RESPONSES[400] | {"description": "A Content-Encoding other than gzip."},
+        429: ERROR_RESPONSES[400] | {"description": "Over the ingest limit; see Retry-After."},
         503: ERROR_RESPONSES[400] | {"description": "The database is unreachable; retry."},
     },
     summary="Ingest a batch of trace, observation and score events",
     openapi_extra=_REQUEST_BODY,
 )
-async def ingest(request: Request, _: Ingest) -> Response:
+async def ingest(request: Request, principal: Ingest) -> Response:
     registry = registry_of(request)
+    registry.ingests.hit(str(principal.key_id))
     body = await request.body()
     pricing = pricing_of(request)
 

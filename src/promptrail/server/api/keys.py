@@ -32,7 +32,7 @@ async def list_keys(request: Request, _: Admin) -> KeyList:
 async def create_key(request: Request, body: KeyCreate, _: Admin) -> KeyCreated:
     registry = registry_of(request)
     created = await run_in_threadpool(
-        registry.store.create_key, list(body.scopes), body.description
+        registry.store.create_key, list(body.scopes), body.description, body.pair
     )
     await _refresh(registry)
     return created

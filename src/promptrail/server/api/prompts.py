@@ -9,10 +9,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from promptrail.api.registry import LabelHistory, PromptList, PublishedVersion, VersionList
+from promptrail.api.registry import (
+    MAX_VERSION,
+    LabelHistory,
+    PromptList,
+    PublishedVersion,
+    VersionList,
+)
 from promptrail.constants import PRODUCTION
 from promptrail.errors import ApiProblem, NotFound
-from promptrail.repo.spec import LABEL_RE, is_valid_name
+from promptrail.repo.spec import LABEL_PATTERN, LABEL_RE, NAME_PATTERN, is_valid_name
 from promptrail.server.auth import Principal, require_scope
 from promptrail.server.cache import Entry, make_entry, send_entry
 from promptrail.server.errors import ERROR_RESPONSES, error_body
@@ -27,9 +33,10 @@ NamePath = Annotated[
     Path(
         description="Prompt name; folders are path segments (support/triage).",
         examples=["support/triage"],
+        # Documented; check_name refuses others with a message that explains the rule.
+        json_schema_extra={"pattern": NAME_PATTERN, "maxLength": 200},
     ),
 ]
-MAX_VERSION = 2**31 - 1
 GET_PARAMS = {"label", "version"}
 
 
@@ -101,7 +108,11 @@ async def get_prompt(
     name: NamePath,
     _: Reader,
     label: Annotated[
-        str | None, Query(description=f"A label; `{PRODUCTION}` when neither is given.")
+        str | None,
+        Query(
+            description=f"A label; `{PRODUCTION}` when neither is given.",
+            json_schema_extra={"pattern": LABEL_PATTERN},
+        ),
     ] = None,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION, description="A version.")] = None,
 ) -> Response:
@@ -145,7 +156,10 @@ async def label_history(
     request: Request,
     name: NamePath,
     _: Reader,
-    label: Annotated[str | None, Query(description="Only this label's moves.")] = None,
+    label: Annotated[
+        str | None,
+        Query(description="Only this label's moves.", json_schema_extra={"pattern": LABEL_PATTERN}),
+    ] = None,
 ) -> LabelHistory:
     check_name(name)
     if label is not None:

@@ -7,13 +7,16 @@ inclusive and `to` exclusive. Lists are paged with `page` (from 1) and `limit`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
+from promptrail.api.registry import MAX_VERSION
 from promptrail.api.tracing import (
     Metrics,
     ScoreBody,
@@ -48,11 +51,26 @@ Writer = Annotated[Principal, Depends(require_scope("ingest"))]
 
 Page = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")]
+
+
+def _iso_only(value: object) -> object:
+    # pydantic reads `to=0.5` as seconds since 1970; the schema promises ISO 8601 only.
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        raise ValueError("expected an ISO 8601 date-time like 2024-06-01T12:00:00Z")
+    return value
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 From = Annotated[
     datetime | None,
+    BeforeValidator(_iso_only),
     Query(alias="from", description="Inclusive lower bound on the start time (ISO 8601)."),
 ]
-To = Annotated[datetime | None, Query(description="Exclusive upper bound on the start time.")]
+To = Annotated[
+    datetime | None,
+    BeforeValidator(_iso_only),
+    Query(description="Exclusive upper bound on the start time."),
+]
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -91,7 +109,9 @@ async def traces(
     name: str | None = None,
     tag: Annotated[list[str] | None, Query(description="Repeat for traces with all tags.")] = None,
     prompt_name: Annotated[str | None, Query(description="Traces using this prompt.")] = None,
-    prompt_version: Annotated[int | None, Query(description="... at this version.")] = None,
+    prompt_version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="... at this version.")
+    ] = None,
     has_error: Annotated[
         bool | None, Query(description="Only traces with (true) or without (false) an ERROR.")
     ] = None,
@@ -179,7 +199,7 @@ async def scores(
     observation_id: str | None = None,
     session_id: str | None = None,
     name: str | None = None,
-    source: Annotated[str | None, Query(pattern="^(api|sdk|annotation)$")] = None,
+    source: Annotated[str | None, Query(pattern="^(api|sdk|annotation|eval)$")] = None,
     data_type: Annotated[str | None, Query(pattern="^(numeric|boolean|categorical)$")] = None,
     user_id: Annotated[str | None, Query(description="Scores on this user's traces.")] = None,
     page: Page = 1,

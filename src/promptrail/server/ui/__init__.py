@@ -12,7 +12,17 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from promptrail.server.ui import auth, dashboard, errors, prompts, sessions, traces, users
+from promptrail.server.ui import (
+    auth,
+    dashboard,
+    errors,
+    evaluation,
+    prompts,
+    sessions,
+    traces,
+    users,
+)
+from promptrail.server.ui.headers import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 ROUTERS = [
@@ -22,6 +32,7 @@ ROUTERS = [
     traces.router,
     sessions.router,
     users.router,
+    evaluation.router,
 ]
 
 
@@ -31,3 +42,4 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    app.add_middleware(SecurityHeaders)

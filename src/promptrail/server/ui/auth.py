@@ -1,9 +1,10 @@
 """Who is looking: the login page, the signed session cookie, and what a key may do here.
 
-With auth on, the UI asks once for an API key and keeps only the key's id in a cookie
-signed with a secret held in the database (`ui_secrets`, shared by every server process),
-HttpOnly and SameSite=Lax. Each page checks the key again, so a revoked key is logged out
-at its next click. Viewing needs the `read` scope, adding a score `ingest` (the scope the
+With auth on, the UI asks once for an API key and keeps only the key's id and a session id
+in a cookie signed with a secret held in the database (`ui_secrets`, shared by every server
+process), HttpOnly and SameSite=Lax. The session lives in the database too (`ui_sessions`):
+each page checks it and the key again, so logging out, or revoking the key, ends it at once
+for every copy of the cookie. Viewing needs the `read` scope, adding a score `ingest` (the scope the
 API's POST /scores asks for). Without auth (loopback only) pages open directly.
 
 Forms that change something are POSTs, refused unless they come from this site's own
@@ -22,10 +23,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from promptrail.errors import LoginRequired, Refused
-from promptrail.server.auth import ANYONE, Principal, effective
+from promptrail.server.auth import ANYONE, Principal, client_address, effective
 from promptrail.server.state import registry_of
 from promptrail.server.ui.common import render, url
-from promptrail.store.ui_queries import cookie_secret, key_by_id
+from promptrail.store.ui_queries import (
+    cookie_secret,
+    end_session,
+    key_by_id,
+    session_open,
+    start_session,
+)
 
 COOKIE = "promptrail_session"
 MAX_AGE = 14 * 24 * 3600  # seconds a login lasts
@@ -59,16 +66,28 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
     return found  # type: ignore[no-any-return]
 
 
+def _session(request: Request, token: str) -> tuple[int, str] | None:
+    """(key id, session id) from a cookie, or None when it is forged or too old."""
+    try:
+        data = _serializer(request).loads(token, max_age=MAX_AGE)
+        return int(data["k"]), str(data["s"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
 def _principal(request: Request, token: str) -> Principal | str:
     """The key a cookie names, or why it no longer logs anyone in."""
-    try:
-        key_id = int(_serializer(request).loads(token, max_age=MAX_AGE)["k"])
-    except (BadSignature, KeyError, TypeError, ValueError):
+    found = _session(request, token)
+    if found is None:
         return "your session expired; log in again"
+    key_id, session_id = found
     with registry_of(request).store.read() as conn:
         key = key_by_id(conn, key_id)
+        open_ = session_open(conn, session_id, key_id)
     if key is None or key.revoked:
         return "the key you logged in with was revoked; log in with another"
+    if not open_:
+        return "you logged out of this session; log in again"
     return Principal(key.id, key.prefix, effective(key.scopes), tuple(key.scopes))
 
 
@@ -135,10 +154,14 @@ async def login(
     if not registry.settings.auth:
         return RedirectResponse(target, status_code=303)
     token = key.strip()
+    caller = client_address(request)
+    registry.auth_failures.check(caller)
     info = await run_in_threadpool(registry.store.authenticate, token) if token else None
+    if token and (info is None or info.revoked_at is not None):
+        registry.auth_failures.count(caller)
     error = None
     if not token:
-        error = "Paste an API key (it starts with prk_)."
+        error = "Paste an API key (it starts with prk_, or sk-pr- for a pair's secret)."
     elif info is None:
         error = "This registry does not know that key. Keys are listed by `promptrail keys list`."
     elif info.revoked_at is not None:
@@ -150,7 +173,12 @@ async def login(
         )
     if error is not None or info is None:
         return render(request, "login.html", status=401, next=target, error=error, why=None)
-    cookie = await run_in_threadpool(lambda: _serializer(request).dumps({"k": info.id}))
+
+    def new_session() -> str:
+        session_id = start_session(registry.store.engine, info.id)
+        return str(_serializer(request).dumps({"k": info.id, "s": session_id}))
+
+    cookie = await run_in_threadpool(new_session)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -167,6 +195,10 @@ async def login(
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     check_same_site(request)
+    token = request.cookies.get(COOKIE)
+    found = _session(request, token) if token and registry_of(request).settings.auth else None
+    if found is not None:
+        await run_in_threadpool(end_session, registry_of(request).store.engine, found[1])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

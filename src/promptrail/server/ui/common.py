@@ -14,6 +14,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from promptrail import __version__
+from promptrail.api.registry import is_web_url
 from promptrail.server.state import read
 
 __all__ = ["read"]  # the pages read the store through here
@@ -37,6 +38,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         request=request, viewer=viewer, version=__version__, **context
     )
     return HTMLResponse(html, status_code=status)
+
+
+def int_param(value: str | None, default: int | None = None) -> int | None:
+    """A whole number typed into a URL (ASCII digits, at most 9 of them), else `default`.
+
+    (`str.isdigit` alone takes "²", which int() refuses.)"""
+    if value and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return default
 
 
 def days_param(value: int | None, default: int = DEFAULT_DAYS) -> int:
@@ -161,7 +171,14 @@ def with_params(request: Request, **changes: Any) -> str:
     return url(request.url.path, **params)
 
 
+def web_url(value: str | None) -> str | None:
+    """The URL when it may be a link (http or https), else None: a stored `javascript:` URL
+    from before they were refused must not become a link either."""
+    return value if is_web_url(value) else None
+
+
 env.filters.update(
+    web_url=web_url,
     when=when,
     when_seconds=when_seconds,
     ago=ago,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from promptrail.api.registry import is_web_url
 from promptrail.errors import PromptrailError
 from promptrail.gitops.diff import PromptDiff, compare
 from promptrail.gitops.diffview import config_text
@@ -103,6 +104,9 @@ class Preview:
 def compile_preview(body: dict[str, Any], given: dict[str, str]) -> Preview:
     """Compile a version with the form's values; a placeholder's value is a JSON list.
 
+    Bounded in time and size, and called on a worker thread: someone else's template
+    must not hold up the server.
+
     An empty field counts as not given (a form cannot tell empty from absent), so the
     error names it, as `compile()` would; an empty placeholder is an empty list.
     """
@@ -110,7 +114,8 @@ def compile_preview(body: dict[str, Any], given: dict[str, str]) -> Preview:
     given = {key: value for key, value in given.items() if value != ""}
     try:
         if body["type"] != "chat":
-            return Preview(text=compile_text(body.get("prompt") or "", given, name))
+            text = compile_text(body.get("prompt") or "", given, name, bounded=True)
+            return Preview(text=text)
         values: dict[str, Any] = dict(given)
         for slot in inputs_of(body).placeholders:
             raw = given.get(slot, "").strip() or "[]"
@@ -121,7 +126,8 @@ def compile_preview(body: dict[str, Any], given: dict[str, str]) -> Preview:
                     error=f"placeholder {slot!r} takes a JSON list of messages like "
                     f'[{{"role": "user", "content": "hi"}}]: {exc}'
                 )
-        return Preview(messages=compile_chat(body.get("messages") or [], values, name))
+        messages = compile_chat(body.get("messages") or [], values, name, bounded=True)
+        return Preview(messages=messages)
     except PromptrailError as exc:
         return Preview(error=str(exc))
 
@@ -134,7 +140,7 @@ def _is_gitlab(repository_url: str) -> bool:
 
 
 def commit_url(repository_url: str | None, commit: str | None) -> str | None:
-    if not repository_url or not commit:
+    if not repository_url or not commit or not is_web_url(repository_url):
         return None
     middle = "/-/commit/" if _is_gitlab(repository_url) else "/commit/"
     return repository_url.rstrip("/") + middle + commit
@@ -142,9 +148,10 @@ def commit_url(repository_url: str | None, commit: str | None) -> str | None:
 
 def edit_url(source: Source | None, path: str | None) -> str | None:
     """The file's edit page on the branch last published (its blob at the commit otherwise)."""
-    if source is None or not source.repository_url or not path:
+    repository_url = source.repository_url if source is not None else None
+    if source is None or repository_url is None or not is_web_url(repository_url) or not path:
         return None
-    base = source.repository_url.rstrip("/") + ("/-" if _is_gitlab(source.repository_url) else "")
+    base = repository_url.rstrip("/") + ("/-" if _is_gitlab(repository_url) else "")
     branch = (source.ref or "").removeprefix("refs/heads/")
     if branch and not branch.startswith("refs/"):
         return f"{base}/edit/{branch}/{path}"

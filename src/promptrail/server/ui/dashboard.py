@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from promptrail.server.ui.auth import Viewing
 from promptrail.server.ui.charts import Series, bar_chart, line_chart
-from promptrail.server.ui.common import days_param, ms, read, render, usd
+from promptrail.server.ui.common import days_param, int_param, ms, read, render, usd
 from promptrail.store import ui_rollup as rollup
 from promptrail.store import ui_sums as sums
 
@@ -69,7 +69,7 @@ async def refresh(request: Request, first: date) -> None:
 @router.get("/")
 async def dashboard(request: Request, viewer: Viewing) -> Response:
     params = request.query_params
-    days = days_param(int(params["days"]) if params.get("days", "").isdigit() else None)
+    days = days_param(int_param(params.get("days")))
     first = first_day(days)
     labels = [(first + timedelta(days=i)).isoformat() for i in range(days)]
     await refresh(request, first)

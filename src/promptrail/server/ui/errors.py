@@ -23,7 +23,7 @@ from promptrail.server.ui.auth import Viewer, login_redirect
 from promptrail.server.ui.common import render
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
-API_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc")
+API_PREFIXES = ("/api/", "/openapi.json", "/docs", "/redoc", "/v1/traces")  # OTLP
 TITLES = {
     400: "Bad request",
     401: "Not logged in",
@@ -33,6 +33,7 @@ TITLES = {
     409: "Conflict",
     413: "Too large",
     422: "Invalid input",
+    429: "Too many attempts",
     500: "Server error",
     503: "Unavailable",
 }

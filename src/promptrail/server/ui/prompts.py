@@ -13,13 +13,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api.registry import PromptSummary
 from promptrail.errors import NotFound
 from promptrail.repo.spec import is_valid_name
 from promptrail.server.ui.auth import Viewing
-from promptrail.server.ui.common import days_param, read, render
+from promptrail.server.ui.common import days_param, int_param, read, render
 from promptrail.server.ui.compare import (
     commit_url,
     compile_preview,
@@ -109,16 +110,12 @@ class VersionStats:
         return None if not self.calls else round(self.tokens / self.calls)
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
-
-
 @router.get("/prompts/{name:path}")
 async def prompt_page(request: Request, name: str, viewer: Viewing) -> Response:
     if not is_valid_name(name):
         raise NotFound(f"no prompt named {name!r}: that is not a valid prompt name")
     params = request.query_params
-    days = days_param(_int(params.get("days")))
+    days = days_param(int_param(params.get("days")))
     given = {k[len(VAR_PREFIX) :]: v for k, v in params.items() if k.startswith(VAR_PREFIX)}
     await refresh(request, first_day(days))
 
@@ -130,10 +127,10 @@ async def prompt_page(request: Request, name: str, viewer: Viewing) -> Response:
         ids = {v.publish_id for v in versions} | {e.publish_id for e in history}
         sources = publish_sources(conn, {i for i in ids if i is not None})
         latest = latest_source(conn)
-        selected = _int(params.get("version"))
+        selected = int_param(params.get("version"))
         selected = selected if selected in numbers else (numbers[0] if numbers else None)
         body = queries.get(conn, name, version=selected) if selected else None
-        old, new = _int(params.get("old")), _int(params.get("new"))
+        old, new = int_param(params.get("old")), int_param(params.get("new"))
         if old not in numbers or new not in numbers:
             old, new = (numbers[1], numbers[0]) if len(numbers) > 1 else (None, None)
         diff = None
@@ -165,7 +162,9 @@ async def prompt_page(request: Request, name: str, viewer: Viewing) -> Response:
 
     page = await read(request, load)
     body = page["body"]
-    preview = compile_preview(body, given) if body is not None and "preview" in params else None
+    preview = None
+    if body is not None and "preview" in params:
+        preview = await run_in_threadpool(compile_preview, body, given)
     repo = page["latest_source"].repository_url if page["latest_source"] else None
 
     def commit_link(publish_id: int | None, commit: str | None) -> str | None:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from promptrail.api.tracing import TraceSummary
 from promptrail.server.ui.auth import Viewing
-from promptrail.server.ui.common import content_text, messages_in, pretty, read, render
+from promptrail.server.ui.common import content_text, int_param, messages_in, pretty, read, render
 from promptrail.store.trace_queries import get_session, list_sessions
 
 router = APIRouter(include_in_schema=False)
@@ -50,9 +50,7 @@ class Turn:
 async def session_list(request: Request, viewer: Viewing) -> Response:
     params = request.query_params
     user = params.get("user", "").strip() or None
-    page_text = params.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 7 else 1
-    page = max(page, 1)
+    page = max(int_param(params.get("page"), 1) or 1, 1)
     found = await read(
         request,
         lambda conn: list_sessions(

@@ -21,7 +21,7 @@ from promptrail.errors import Refused
 from promptrail.server.api.ingest import pricing_of
 from promptrail.server.state import registry_of
 from promptrail.server.ui.auth import Viewer, Viewing, check_same_site
-from promptrail.server.ui.common import ms, parse_time, read, render
+from promptrail.server.ui.common import int_param, ms, parse_time, read, render
 from promptrail.store.ingest import new_score_id, store_events
 from promptrail.store.trace_queries import get_trace, list_traces
 from promptrail.store.ui_queries import TraceSearch
@@ -44,10 +44,6 @@ def _time(value: str | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _number(value: str | None, default: int | None = None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else default
-
-
 @router.get("/traces")
 async def trace_list(request: Request, viewer: Viewing) -> Response:
     params = request.query_params
@@ -58,13 +54,13 @@ async def trace_list(request: Request, viewer: Viewing) -> Response:
         tags=[given["tag"]] if given["tag"] else [],
         name=given["name"] or None,
         prompt_name=given["prompt"] or None,
-        prompt_version=_number(given["version"]),
+        prompt_version=int_param(given["version"]),
         start=_time(given["from"]),
         end=_time(given["to"]),
         has_error=True if given["errors"] else None,
         search=given["q"] or None,
     )
-    page = max(1, _number(params.get("page"), 1) or 1)
+    page = max(1, int_param(params.get("page"), 1) or 1)
     found = await read(request, lambda conn: list_traces(conn, where, page, PAGE_SIZE))
     return render(
         request,

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from starlette.responses import Response
 
 from promptrail.server.ui.auth import Viewing
-from promptrail.server.ui.common import days_param, read, render
+from promptrail.server.ui.common import days_param, int_param, read, render
 from promptrail.server.ui.dashboard import first_day, mean, refresh
 from promptrail.store import ui_rollup as rollup
 from promptrail.store import ui_sums as sums
@@ -32,10 +32,9 @@ SORTS = {
 @router.get("/users")
 async def user_list(request: Request, viewer: Viewing) -> Response:
     params = request.query_params
-    days = days_param(int(params["days"]) if params.get("days", "").isdigit() else None)
+    days = days_param(int_param(params.get("days")))
     sort = params.get("sort", "cost") if params.get("sort") in SORTS else "cost"
-    page_text = params.get("page", "1")
-    page = max(1, int(page_text) if page_text.isdigit() and len(page_text) < 7 else 1)
+    page = max(1, int_param(params.get("page"), 1) or 1)
     first = first_day(days)
     await refresh(request, first)
 
