@@ -15,10 +15,10 @@ WORKFLOW = ".github/workflows/promptrail-pr.yml"
 
 
 def install_steps(root: Path) -> list[str]:
+    """The `run:` of the workflow's "Install promptrail" steps."""
     jobs = yaml.safe_load((root / WORKFLOW).read_text())["jobs"]
-    return [
-        s["run"] for job in jobs.values() for s in job["steps"] if "pip install" in s.get("run", "")
-    ]
+    steps = [step for job in jobs.values() for step in job["steps"]]
+    return [step["run"] for step in steps if step.get("name") == "Install promptrail"]
 
 
 def test_index_source_pins_the_version_in_workflows_and_pre_commit(git_repo: GitRepo) -> None:
