@@ -20,6 +20,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/mypy  # strict, over src/ ([tool.mypy] in pyproject.toml)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

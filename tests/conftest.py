@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import shutil
 import subprocess
 import textwrap
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +162,9 @@ def _libpq_url(url: str) -> str:
 
 
 @contextlib.contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test; dropped afterwards."""
+def fresh_postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database for one test (empty, or a copy of `template`); dropped
+    afterwards, in the background: a drop waits for a checkpoint, the next test need not."""
     import uuid
 
     admin = _postgres_admin()
@@ -174,12 +177,95 @@ def fresh_postgres_database() -> Iterator[str]:
         pytest.skip(message + "; set PROMPTRAIL_TEST_POSTGRES_URL or start a server to run these")
     name = f"promptrail_test_{uuid.uuid4().hex[:12]}"
     with admin:  # type: ignore[attr-defined]
-        admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
-        base = POSTGRES_URL.rsplit("/", 1)[0]
-        try:
-            yield f"{base}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+        copy = f' TEMPLATE "{template}"' if template else ""
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')  # type: ignore[attr-defined]
+    try:
+        yield f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        _dropper.drop(name)
+
+
+class _Dropper:
+    """Drops databases on a worker thread; `wait()` at the end of the session."""
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.failures: list[str] = []
+
+    def drop(self, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="drop-databases", daemon=True)
+            self._thread.start()
+        self._names.put(name)
+
+    def _run(self) -> None:
+        while (name := self._names.get()) is not None:
+            admin = _postgres_admin()
+            try:
+                with admin:  # type: ignore[attr-defined]
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+            except Exception as exc:  # reported at the end of the session
+                self.failures.append(f"{name}: {exc}")
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._names.put(None)
+            self._thread.join(120)
+            self._thread = None
+
+
+_dropper = _Dropper()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _dropper.wait()
+    for failure in _dropper.failures:
+        print(f"could not drop the test database {failure}")
+
+
+class MigratedTemplates:
+    """One database per backend migrated once per session; tests that want the schema
+    ready get a copy (a file copy, or PostgreSQL's CREATE DATABASE ... TEMPLATE)."""
+
+    def __init__(self, folder: Path, stack: contextlib.ExitStack) -> None:
+        self._folder = folder
+        self._stack = stack
+        self._made: dict[str, str] = {}
+
+    def _template(self, backend: str) -> str:
+        if backend not in self._made:
+            from promptrail.store import Store, migrate
+
+            if backend == "sqlite":
+                url = f"sqlite:///{self._folder / 'template.db'}"
+                self._made[backend] = str(self._folder / "template.db")
+            else:
+                url = self._stack.enter_context(fresh_postgres_database())
+                self._made[backend] = url.rsplit("/", 1)[1]
+            store = Store.open(url)
+            try:
+                migrate.upgrade(store.engine)
+            finally:
+                store.close()  # no connection may stay open on a PostgreSQL template
+        return self._made[backend]
+
+    @contextlib.contextmanager
+    def copy(self, backend: str, folder: Path) -> Iterator[str]:
+        """A database already at the newest schema, for one test."""
+        if backend == "sqlite":
+            path = folder / "registry.db"
+            shutil.copyfile(self._template("sqlite"), path)
+            yield f"sqlite:///{path}"
+        else:
+            with fresh_postgres_database(template=self._template("postgres")) as url:
+                yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    with contextlib.ExitStack() as stack:
+        yield MigratedTemplates(tmp_path_factory.mktemp("templates"), stack)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -7,8 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -39,13 +41,14 @@ class ServerProcess:
         self.env = env or {}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
-        self._log_file: object = None
+        self._log_file: IO[bytes] | None = None
+        self._log_start = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0) -> ServerProcess:  # slow on a loaded machine
         args = [
             sys.executable,
             "-m",
@@ -61,32 +64,54 @@ class ServerProcess:
         if not self.auth:
             args.append("--no-auth")
         args += self.extra_args
-        stdout: object = subprocess.DEVNULL
-        if self.log_path is not None:
-            self._log_file = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
-            stdout = self._log_file
+        # Output goes to the log file, or to a temporary one, so a failed start can show it.
+        self._log_file = (
+            open(self.log_path, "a+b")  # noqa: SIM115 (closed in stop())
+            if self.log_path is not None
+            else tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        )
+        self._log_start = self._log_file.tell()
         self.process = subprocess.Popen(
             args,
-            stdout=stdout,  # type: ignore[arg-type]
+            stdout=self._log_file,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            # Unbuffered: what it printed is in the log when a failed start is reported.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
+        last_error = "no answer yet"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                output = self._output()
                 self.stop()  # closes the log file
                 raise RuntimeError(
-                    f"server exited with {self.process.returncode} before answering"
-                    + (f"; see {self.log_path}" if self.log_path else "")
+                    f"server exited with {self.process.returncode} before answering; "
+                    f"its output:\n{output}"
                 )
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=0.5).status_code == 200:
+                response = httpx.get(f"{self.url}/api/v1/health", timeout=0.5)
+            except httpx.HTTPError as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code == 200:
                     return self
-            except httpx.HTTPError:
-                pass
+                last_error = f"health answered {response.status_code}: {response.text[:200]}"
             time.sleep(0.05)
+        output = self._output()
         self.stop()
-        raise RuntimeError(f"server on port {self.port} did not become healthy in {timeout}s")
+        raise RuntimeError(
+            f"server on port {self.port} did not become healthy in {timeout}s; "
+            f"last health check: {last_error}; its output:\n{output}"
+        )
+
+    def _output(self, limit: int = 4000) -> str:
+        """What the process has written so far (the end of it), for error messages."""
+        if self._log_file is None:
+            return ""
+        self._log_file.flush()
+        self._log_file.seek(self._log_start)
+        text = self._log_file.read().decode("utf-8", "replace")
+        return text[-limit:] or "(nothing)"
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
@@ -102,7 +127,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         if self._log_file is not None:
-            self._log_file.close()  # type: ignore[attr-defined]
+            self._log_file.close()
             self._log_file = None
 
     def __enter__(self) -> ServerProcess:

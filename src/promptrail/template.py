@@ -190,7 +190,7 @@ def _jinja_environment() -> Any:
         import jinja2
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-        class BoundedEnvironment(ImmutableSandboxedEnvironment):  # type: ignore[misc]
+        class BoundedEnvironment(ImmutableSandboxedEnvironment):
             # Intercepted operators are also never folded at parse time.
             intercepted_binops = frozenset({"*", "**", "%"})
 

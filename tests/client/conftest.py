@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,22 +25,36 @@ _names = itertools.count(1)
 
 
 def in_forked_child(check: Callable[[], bool], seconds: float = 20) -> None:
-    """Run `check` in a forked child; fail unless it returns True within `seconds`."""
+    """Run `check` in a forked child; fail unless it returns True within `seconds`.
+
+    The child sends back why it failed (False, or its traceback) through a pipe.
+    """
+    reading, writing = os.pipe()
     pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through its exit status
+    if pid == 0:  # pragma: no cover - the child reports through its exit status and the pipe
+        os.close(reading)
         try:
-            os._exit(0 if check() else 1)
+            passed = check()
+            report = "" if passed else f"check() returned {passed!r}"
         except BaseException:
-            os._exit(2)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.waitstatus_to_exitcode(status) == 0
-            return
-        time.sleep(0.01)
-    os.kill(pid, 9)
-    pytest.fail("the forked child hung")
+            passed, report = False, traceback.format_exc()
+        os.write(writing, report.encode()[-8000:])
+        os._exit(0 if passed else 1)
+    os.close(writing)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                report = os.read(reading, 10_000).decode(errors="replace")
+                assert os.waitstatus_to_exitcode(status) == 0, f"in the forked child: {report}"
+                return
+            time.sleep(0.01)
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail(f"the forked child hung for {seconds}s")
+    finally:
+        os.close(reading)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import pytest
 
 from promptrail.client import AsyncClient, Client
 from promptrail.errors import RegistryUnavailable
+from waiting import wait_until
 
 from .conftest import Registry
 from .faultproxy import FaultProxy
@@ -173,10 +174,11 @@ def test_registry_recovery_replaces_the_stale_copy(
     time.sleep(TTL)
     assert client.get_prompt(name, cache_ttl=TTL).source == "stale"
     proxy.set_mode("pass")
-    deadline = time.monotonic() + 5  # the next refresh waits out its backoff (1 s)
-    while client.get_prompt(name, cache_ttl=TTL).version != 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(  # the next refresh waits out its backoff (1 s)
+        lambda: client.get_prompt(name, cache_ttl=TTL).version,
+        lambda version: version == 2,
+        what="version 2 after the registry recovered",
+    )
 
 
 def test_async_cold_cache_makes_one_request_per_key_for_a_thousand_tasks(

@@ -12,6 +12,7 @@ import pytest
 from conftest import EXAMPLE_PROMPTS, GitRepo, run_cli
 from promptrail.client import Client
 from promptrail.errors import PromptNotFound, RegistryUnavailable
+from waiting import wait_until
 
 from .conftest import in_forked_child
 
@@ -80,10 +81,12 @@ def test_folder_edits_show_after_the_ttl(git_repo: GitRepo) -> None:
     time.sleep(0.06)
     # Past the TTL the old prompt is answered at once while a refresh reads the file again.
     assert client.get_prompt("greet", cache_ttl=0.05).prompt == "Hi"
-    deadline = time.monotonic() + 5
-    while client.get_prompt("greet", cache_ttl=0.05).prompt != "Hello":
-        assert time.monotonic() < deadline, "the refresh never picked up the edit"
-        time.sleep(0.01)
+    wait_until(
+        lambda: client.get_prompt("greet", cache_ttl=0.05).prompt,
+        lambda prompt: prompt == "Hello",
+        every=0.01,
+        what="the refresh picking up the edit",
+    )
     assert client.get_prompt("greet", cache_ttl=0.05).version == 2
 
 

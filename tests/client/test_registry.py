@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from appserver import AppServer
 from conftest import run_cli
 from promptrail.client import AsyncClient, Client
 from promptrail.errors import PromptNotFound, RegistryUnavailable
-from serverproc import ServerProcess
+from waiting import wait_until
 
 from .conftest import Registry, in_forked_child
 from .faultproxy import FaultProxy
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_fetches_then_serves_from_memory(registry: Registry, proxy: FaultProxy, name: str) -> None:
@@ -71,7 +64,12 @@ def test_a_moved_label_is_served_after_the_ttl_and_a_version_pin_never_moves(
     stale = client.get_prompt(name, cache_ttl=ttl)
     assert time.monotonic() - started < 0.5
     assert (stale.prompt, stale.source) == ("one", "stale")
-    wait_for(lambda: client.get_prompt(name, cache_ttl=ttl).version == 2)
+    wait_until(
+        lambda: client.get_prompt(name, cache_ttl=ttl).version,
+        lambda version: version == 2,
+        every=0.01,
+        what="version 2 served",
+    )
     moved = client.get_prompt(name, cache_ttl=ttl)
     assert (moved.prompt, moved.source, moved.label) == ("two", "cache", "production")
     proxy.set_mode("pass")
@@ -90,7 +88,7 @@ def test_unchanged_prompts_are_revalidated_with_their_etag(
     first = client.get_prompt(name, cache_ttl=0.05)
     time.sleep(0.06)
     client.get_prompt(name, cache_ttl=0.05)
-    wait_for(lambda: proxy.statuses[304] == 1)
+    wait_until(lambda: proxy.statuses[304], lambda n: n == 1, every=0.01, what="one 304 answered")
     assert client.get_prompt(name, cache_ttl=0.05).hash == first.hash
     assert client.get_prompt(name, cache_ttl=0.05).source == "cache"  # extended, not stale
 
@@ -104,10 +102,11 @@ def test_a_label_removed_from_the_registry_is_evicted(
     registry.publish(name, 1, labels={"beta": None})
     time.sleep(0.06)
     assert client.get_prompt(name, label="beta", cache_ttl=0.05).source == "stale"
-    wait_for(
-        lambda: (
-            client.get_prompt(name, label="beta", cache_ttl=0.05, fallback="x").source == "fallback"
-        )
+    wait_until(
+        lambda: client.get_prompt(name, label="beta", cache_ttl=0.05, fallback="x").source,
+        lambda source: source == "fallback",
+        every=0.01,
+        what="the fallback answered",
     )
     with pytest.raises(PromptNotFound) as caught:
         client.get_prompt(name, label="beta", cache_ttl=0.05)
@@ -206,7 +205,7 @@ def test_snapshot_needs_a_reachable_registry(proxy: FaultProxy, tmp_path: Path) 
 
 
 def test_a_key_the_registry_refuses_is_explained(tmp_path: Path) -> None:
-    with ServerProcess(f"sqlite:///{tmp_path / 'auth.db'}", auth=True) as server:
+    with AppServer(f"sqlite:///{tmp_path / 'auth.db'}", auth=True) as server:
         client = Client(server.url, api_key="wrong", timeout=1)
         with pytest.raises(RegistryUnavailable, match="PROMPTRAIL_API_KEY"):
             client.get_prompt("anything")

@@ -1,4 +1,5 @@
-"""Fixtures for the GitOps tests: a real registry server per test, and an API helper."""
+"""Fixtures for the GitOps tests: a registry per test (the app in this process, on a loopback
+port the CLI talks to), and an API helper."""
 
 from __future__ import annotations
 
@@ -7,48 +8,54 @@ from pathlib import Path
 
 import pytest
 
-from serverproc import ServerProcess
+from appserver import AppServer
+from conftest import MigratedTemplates
 
 from .gitops_helpers import Api
 
 
-@pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    with ServerProcess(db_url, log_path=tmp_path / "server.log") as proc:
-        yield proc
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> Iterator[str]:
+    """An empty registry whose schema is made already (a copy of a migrated template):
+    these tests are about publishing, not migrations."""
+    with migrated_templates.copy(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
-def api(server: ServerProcess) -> Api:
+def server(db_url: str) -> Iterator[AppServer]:
+    with AppServer(db_url) as app:
+        yield app
+
+
+@pytest.fixture
+def api(server: AppServer) -> Api:
     return Api(server.url)
 
 
 @pytest.fixture
-def second_db_url(db_url: str, tmp_path: Path) -> Iterator[str]:
-    """Another empty database on the same backend as `db_url`."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'second.db'}"
-    else:
-        from conftest import fresh_postgres_database
-
-        with fresh_postgres_database() as url:
-            yield url
+def second_db_url(
+    db_url: str, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> Iterator[str]:
+    """Another empty registry on the same backend as `db_url`."""
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    (tmp_path / "second").mkdir()
+    with migrated_templates.copy(backend, tmp_path / "second") as url:
+        yield url
 
 
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def shared_api(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_templates: MigratedTemplates,
 ) -> Iterator[Api]:
     """One registry for a module's tests that use prompt names of their own and make no
-    claim about the whole registry (no --prune, no plan --check): saves a server start."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('shared') / 'registry.db'}"
-        with ServerProcess(url) as proc:
-            yield Api(proc.url)
-    else:
-        from conftest import fresh_postgres_database
-
-        with fresh_postgres_database() as url, ServerProcess(url) as proc:
-            yield Api(proc.url)
+    claim about the whole registry (no --prune, no plan --check)."""
+    folder = tmp_path_factory.mktemp("shared")
+    with migrated_templates.copy(request.param, folder) as url, AppServer(url) as app:
+        yield Api(app.url)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from appserver import AppServer
 from conftest import GitRepo, run_cli
 from promptrail.api.client import RegistryClient
 from promptrail.api.registry import LabelMove, PublishRequest, VersionUpload
@@ -13,7 +14,6 @@ from promptrail.errors import Conflict
 from promptrail.gitops.publish import publish as publish_lib
 from promptrail.repo.repository import PromptRepo
 from promptrail.repo.spec import content_hash
-from serverproc import ServerProcess
 
 from .gitops_helpers import Api, file_hash, ok, plan, publish, text
 
@@ -197,7 +197,7 @@ def test_5_history_replay_rebuilds_the_same_registry(
 ) -> None:
     _history_repo_with_incremental_publishes(git_repo, api.url)
     incremental = _comparable(api)
-    with ServerProcess(second_db_url) as empty:
+    with AppServer(second_db_url) as empty:
         result = ok(publish(git_repo, empty.url, "--history", "--prune"))
         assert "Replayed 10 commits: published 9 of them" in result.stdout
         assert "1 skipped (their publish would have been refused)" in result.stdout
@@ -399,7 +399,7 @@ def test_8_a_pull_request_key_publishes_previews_but_never_production(
     example_repo: GitRepo, db_url: str
 ) -> None:
     deploy_key, pr_key = _key(db_url, "deploy"), _key(db_url, "publish")
-    with ServerProcess(db_url, auth=True) as server:
+    with AppServer(db_url, auth=True) as server:
         reader = Api(server.url, deploy_key)
         ok(publish(example_repo, server.url, "--api-key", deploy_key))
         email = example_repo.path / "prompts/customer-email.yaml"

@@ -380,14 +380,14 @@ def test_unknown_format_is_a_usage_error(example_repo: GitRepo) -> None:
 def test_validate_reads_the_registry_state_from_a_real_server(
     git_repo: GitRepo, tmp_path: Path
 ) -> None:
+    from appserver import AppServer
     from promptrail.api.client import RegistryClient
     from promptrail.api.registry import PublishRequest, VersionUpload
     from promptrail.repo.spec import content_hash, content_of
-    from serverproc import ServerProcess
 
     write_text(git_repo, "a", "mine")
     git_repo.commit()
-    with ServerProcess(f"sqlite:///{tmp_path / 'registry.db'}") as server:
+    with AppServer(f"sqlite:///{tmp_path / 'registry.db'}") as server:
         assert run_cli("validate", "--registry", server.url, cwd=git_repo.path).exit_code == 0
         other = content_of("text", "other", None, {"model": "gpt-4o"})
         theirs = VersionUpload(

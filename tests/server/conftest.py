@@ -1,9 +1,10 @@
-"""Registry fixtures: real `promptrail serve` processes on SQLite and PostgreSQL.
+"""Registry fixtures: the app in this process (appserver.py) on SQLite and PostgreSQL.
 
-Starting a server costs about a second, so the servers most tests share live for the
-session (one per database, with and without auth); tests keep apart by using prompt
-names of their own (`unique_name`). Tests that need a database to themselves (crashes,
-migrations, several processes) use `db_url` and start their own.
+The servers most tests share live for the session (one per database, with and without
+auth); tests keep apart by using prompt names of their own (`unique_name`). `client` and
+`http` reach the app over an ASGI transport; `server.url` is a loopback port for what
+needs an address (the CLI, raw sockets). Tests that need a database or a process to
+themselves (crashes, migrations, several processes) use `db_url` and start their own.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from appserver import AppServer
 from conftest import fresh_postgres_database
 from promptrail.api.client import RegistryClient
-from serverproc import ServerProcess
 
 MAX_BODY = 200_000  # the shared servers' --max-body-size, so 413 is cheap to provoke
 
@@ -37,29 +38,26 @@ def backend_url(
 
 
 @pytest.fixture(scope="session")
-def server(backend_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    log = tmp_path_factory.mktemp("logs") / "server.log"
-    with ServerProcess(
-        backend_url, extra_args=["--max-body-size", str(MAX_BODY)], log_path=log
-    ) as proc:
-        yield proc
+def server(backend_url: str) -> Iterator[AppServer]:
+    with AppServer(backend_url, max_body_bytes=MAX_BODY) as app:
+        yield app
 
 
 @pytest.fixture
-def client(server: ServerProcess) -> Iterator[RegistryClient]:
-    with RegistryClient(server.url) as registry:
+def client(server: AppServer) -> Iterator[RegistryClient]:
+    with RegistryClient(server.url, transport=server.transport()) as registry:
         yield registry
 
 
 @pytest.fixture
-def http(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as raw:
+def http(server: AppServer) -> Iterator[httpx.Client]:
+    with server.http(timeout=10) as raw:
         yield raw
 
 
 @dataclass
 class AuthServer:
-    proc: ServerProcess
+    proc: AppServer
     db_url: str
     keys: dict[str, str] = field(default_factory=dict)  # scope (or "revoked") -> secret
     key_ids: dict[str, int] = field(default_factory=dict)
@@ -69,7 +67,9 @@ class AuthServer:
         return self.proc.url
 
     def client(self, who: str | None = "admin") -> RegistryClient:
-        return RegistryClient(self.url, self.keys[who] if who else "")
+        return RegistryClient(
+            self.url, self.keys[who] if who else "", transport=self.proc.transport()
+        )
 
     def headers(self, who: str) -> dict[str, str]:
         return {"authorization": f"Bearer {self.keys[who]}"}
@@ -87,13 +87,12 @@ def auth_server(
     with _database(request.param, tmp_path_factory) as url:
         store = Store.open(url)
         migrate.upgrade(store.engine)
-        made = AuthServer(ServerProcess(url, auth=True), url)
+        made = AuthServer(AppServer(url, auth=True, max_body_bytes=MAX_BODY), url)
         for scope in ("read", "publish", "deploy", "ingest", "admin", "revoked"):
             key = store.create_key(["read" if scope == "revoked" else scope], f"test {scope}")
             made.keys[scope], made.key_ids[scope] = key.key, key.id
         store.revoke_key(made.key_ids["revoked"])
         store.close()
-        made.proc.extra_args = ["--max-body-size", str(MAX_BODY)]
         with made.proc:
             yield made
 

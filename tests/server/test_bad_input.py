@@ -8,14 +8,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from appserver import AppServer
 from kit import request, text_version
 from promptrail.api.client import RegistryClient
-from serverproc import ServerProcess
 
 from .conftest import MAX_BODY
 
 
-def _raw_get(server: ServerProcess, target: str) -> tuple[int, bytes]:
+def _raw_get(server: AppServer, target: str) -> tuple[int, bytes]:
     """A GET with the path sent byte for byte (httpx would normalise `..`)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
@@ -49,7 +49,7 @@ def _raw_get(server: ServerProcess, target: str) -> tuple[int, bytes]:
     ],
 )
 def test_bad_names_and_parameters_are_4xx_with_a_message(
-    server: ServerProcess, target: str, says: str
+    server: AppServer, target: str, says: str
 ) -> None:
     status, body = _raw_get(server, target)
     assert 400 <= status < 500, (status, body)

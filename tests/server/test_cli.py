@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from appserver import AppServer
 from conftest import run_cli
 from kit import publish_text, request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.errors import Conflict, RegistryUnavailable
-from serverproc import ServerProcess, free_port
+from serverproc import free_port
 
 from .conftest import AuthServer
 
@@ -29,7 +30,7 @@ def test_keys_bootstrap_in_the_database_then_manage_through_the_api(
     assert admin[:12] in listed.stdout
     assert admin not in listed.stdout  # the secret is never shown again
 
-    with ServerProcess(db_url, auth=True) as server:
+    with AppServer(db_url, auth=True) as server:
         remote = ("--registry", server.url, "--api-key", admin)
         reader = run_cli("keys", "create", "--scope", "read", "--json", *remote)
         assert reader.exit_code == 0, reader.output
@@ -58,7 +59,7 @@ def test_keys_needs_to_know_where_the_keys_live(tmp_path: Path) -> None:
     assert "--db URL" in result.stderr
 
 
-def test_get_prints_the_prompt_or_json(server: ServerProcess, unique_name: str) -> None:
+def test_get_prints_the_prompt_or_json(server: AppServer, unique_name: str) -> None:
     with RegistryClient(server.url) as client:
         publish_text(client, unique_name, 1, "Hello {{name}}", {"production": None})
         client.publish(request([text_version(unique_name, 2, "Hi", model="m")]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from kit import publish_text, request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.store import Store, migrate
 from serverproc import ServerProcess
+from waiting import wait_until
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::"])
@@ -101,11 +101,11 @@ def test_a_publish_through_one_server_is_served_by_another_within_a_second(
         RegistryClient(two.url) as b,
     ):
         publish_text(a, "shared", 1, "first", {"production": None})
-        _eventually(lambda: b.get("shared").prompt == "first")
+        wait_until(lambda: b.get("shared").prompt, lambda p: p == "first", within=1.0)
         for _ in range(3):
             b.get("shared")  # cached in the second process now
         publish_text(a, "shared", 2, "second", {"production": None})
-        _eventually(lambda: b.get("shared").prompt == "second")
+        wait_until(lambda: b.get("shared").prompt, lambda p: p == "second", within=1.0)
 
 
 def test_workers_share_one_sqlite_database(tmp_path: Path) -> None:
@@ -117,23 +117,14 @@ def test_workers_share_one_sqlite_database(tmp_path: Path) -> None:
         for version in (1, 2):
             publish_text(client, "multi", version, f"v{version}", {"production": None})
             # New connections are spread over both workers; each must serve the new version.
-            _eventually(lambda v=version: all(_fresh_get(server.url) == v for _ in range(8)))
+            wait_until(
+                lambda: [_fresh_get(server.url) for _ in range(8)],
+                lambda served, v=version: served == [v] * 8,
+                within=1.0,
+                what=f"every worker serving version {version}",
+            )
 
 
 def _fresh_get(url: str) -> int:
     with httpx.Client(base_url=url) as http:
         return int(http.get("/api/v1/prompts/multi").json()["version"])
-
-
-def _eventually(check: object, within: float = 1.0) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {within}s")
-        time.sleep(0.02)

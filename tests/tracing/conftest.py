@@ -1,4 +1,5 @@
-"""Fixtures for the tracer: those in tracers.py, and a real server per database."""
+"""Fixtures for the tracer: those in tracers.py, and a registry per database (the app in
+this process: tracers export to its loopback port, tests read it over ASGI)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from appserver import AppServer
 from conftest import fresh_postgres_database
-from serverproc import ServerProcess
 from tracers import _no_global_tracer, fake_llm, make_tracer, memory, use_tracer
 
 __all__ = ["_no_global_tracer", "fake_llm", "make_tracer", "memory", "use_tracer"]
@@ -23,18 +24,16 @@ __all__ = ["_no_global_tracer", "fake_llm", "make_tracer", "memory", "use_tracer
 )
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("tracing-server")  # server.log is there
+) -> Iterator[AppServer]:
     with contextlib.ExitStack() as stack:
         if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'registry.db'}"
+            url = f"sqlite:///{tmp_path_factory.mktemp('tracing-server') / 'registry.db'}"
         else:
             url = stack.enter_context(fresh_postgres_database())
-        proc = stack.enter_context(ServerProcess(url, log_path=folder / "server.log"))
-        yield proc
+        yield stack.enter_context(AppServer(url))
 
 
 @pytest.fixture
-def api(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+def api(server: AppServer) -> Iterator[httpx.Client]:
+    with server.http(timeout=10) as client:
         yield client

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 import promptrail
+from appserver import AppServer
 from conftest import run_cli
 from events import event, new_id, post
 from promptrail.tracing import Tracer
@@ -36,7 +37,7 @@ def _get_trace(api: httpx.Client, trace_id: str) -> dict[str, Any]:
 
 
 def test_a_traced_run_arrives_with_its_tree_usage_cost_and_prompt(
-    server: ServerProcess, api: httpx.Client, use_tracer: Callable[..., Tracer]
+    server: AppServer, api: httpx.Client, use_tracer: Callable[..., Tracer]
 ) -> None:
     tracer = use_tracer(server.url)
     user = f"user-{uuid.uuid4().hex[:8]}"

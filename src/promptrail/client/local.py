@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, Literal
 
 from promptrail.constants import SNAPSHOT_FORMAT
 from promptrail.errors import SnapshotError
 
 
 class Snapshot:
-    kind = "snapshot"
+    kind: Literal["snapshot"] = "snapshot"
 
     def __init__(self, path: str, prompts: dict[str, Any]):
         self.path = path
@@ -75,7 +75,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
 class Folder:
     """A prompts folder read on demand with the CLI's loader (imported on first use)."""
 
-    kind = "folder"
+    kind: Literal["folder"] = "folder"
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)

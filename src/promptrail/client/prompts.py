@@ -34,7 +34,7 @@ class FrozenDict(dict[str, Any]):
         raise TypeError("prompt data is read-only; copy it first: dict(prompt.config)")
 
     __setitem__ = __delitem__ = __ior__ = _readonly
-    clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _readonly
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenDict, (dict(self),))
@@ -127,10 +127,10 @@ class TextPrompt(_Prompt):
     """A text prompt; `compile(**vars)` returns the filled-in string."""
 
     __slots__ = ("_template", "prompt")
+    _template: Template | None
     _content = __slots__
     type = "text"
     prompt: str
-    _template: Template | None
 
     def __init__(
         self,

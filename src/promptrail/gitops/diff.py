@@ -132,10 +132,10 @@ def diff_refs(repo: PromptRepo, base: str, head: str | None = None) -> RepoDiff:
             result.prompts.append(item)
             continue
         assert new is not None
-        item = compare(old, new, histories)
-        if item is not None:
-            item.status = "added" if name in added else "changed"
-            result.prompts.append(item)
+        changed = compare(old, new, histories)
+        if changed is not None:
+            changed.status = "added" if name in added else "changed"
+            result.prompts.append(changed)
     result.datasets = dataset_changes(repo, base, head)
     return result
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from promptrail.api.langfuse import from_lf_messages
 from promptrail.constants import LATEST
@@ -31,6 +30,7 @@ from promptrail.errors import GitError, PromptFileError, RegistryUnavailable, Us
 from promptrail.repo.promptfile import parse_prompt
 from promptrail.repo.repository import PromptRepo
 from promptrail.repo.spec import LABEL_RE, is_valid_name
+from promptrail.repo.yamlfile import dump_yaml
 
 TRAILER = "Langfuse-Import"
 TRAILER_RE = re.compile(rf"^{TRAILER}: (?P<name>\S+)@(?P<version>\d+)$", re.M)
@@ -179,22 +179,6 @@ class LangfuseSource:
 # -- writing files ------------------------------------------------------------------------------
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings as `|` blocks, so a prompt reads as it was written."""
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value and not value.endswith((" ", "\t")) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
-
-
-def _dump(document: dict[str, Any]) -> str:
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-
-
 def prompt_file(version: SourceVersion, labels: dict[str, int] | list[str]) -> str:
     document: dict[str, Any] = {"version": version.version}
     if version.type == "chat":
@@ -208,7 +192,7 @@ def prompt_file(version: SourceVersion, labels: dict[str, int] | list[str]) -> s
     if version.tags:
         document["tags"] = version.tags
     header = f"# Imported from Langfuse ({version.source_name!r}).\n"
-    return header + _dump(document)
+    return header + dump_yaml(document)
 
 
 def _labels(current: dict[str, int], top: int) -> dict[str, int] | list[str]:
@@ -365,7 +349,7 @@ def _import_datasets(
         document["items"] = [
             {k: v for k, v in item.items() if v not in (None, {})} for item in dataset.items
         ]
-        text = f"# Imported from Langfuse ({dataset.name!r}).\n" + _dump(document)
+        text = f"# Imported from Langfuse ({dataset.name!r}).\n" + dump_yaml(document)
         if _write(root, relative, text):
             touched.append(relative)
     _commit_all(repo, touched, "Datasets as in Langfuse at import", result)

@@ -352,7 +352,7 @@ def _reuse_problems(prompt: LoadedPrompt, history: VersionHistory) -> list[Probl
 
 def _pin_problems(prompt: LoadedPrompt, known: set[int]) -> list[Problem]:
     problems = []
-    for label, version in dict(prompt.spec.labels).items():
+    for label, version in prompt.spec.label_map().items():
         if version < prompt.version and version not in known:
             had = ", ".join(str(v) for v in sorted(known))
             problems.append(

@@ -15,7 +15,7 @@ import yaml
 
 from promptrail.errors import PromptFileError
 
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Path = tuple[str | int, ...]
 MAX_FILE_BYTES = 1024 * 1024  # a prompt file; the largest real ones are a few KB
@@ -279,3 +279,23 @@ def reads_as_string(text: str) -> bool:
         return bool(yaml.load(text, Loader=_BaseLoader) == text)
     except yaml.YAMLError:
         return False
+
+
+# -- writing new files (edits of existing ones keep their layout: repo/yaml_edit.py) -------
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings as `|` blocks, so a prompt reads as it was written."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and not value.endswith((" ", "\t")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    """A new YAML file's text: keys in the given order, multi-line strings as blocks."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -185,7 +185,7 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         caller = client_address(request)
         registry.auth_failures.check(caller)  # 429 for a caller guessing keys
         try:
-            principal = await registry.keys.resolve(registry.store, header)
+            principal: Principal = await registry.keys.resolve(registry.store, header)
         except ApiProblem as exc:
             if exc.status == 401:
                 registry.auth_failures.count(caller)

@@ -180,7 +180,9 @@ class Store:
 
     # -- prompts ---------------------------------------------------------------------------
 
-    def get(self, name: str, *, label: str | None = None, version: int | None = None) -> dict:
+    def get(
+        self, name: str, *, label: str | None = None, version: int | None = None
+    ) -> dict[str, Any]:
         """The published body for a label (default `production`) or a version number."""
         with self.read() as conn:
             return _registry.get(conn, name, label=label, version=version)

@@ -20,8 +20,9 @@ from promptrail.api.registry import (
     VersionUpload,
 )
 from promptrail.constants import PREVIEW_PREFIX, PRODUCTION
+from promptrail.content import content_of
 from promptrail.errors import InvalidRequest, summarize
-from promptrail.repo.spec import LABEL_RE, content_hash, content_of, is_valid_name
+from promptrail.repo.spec import LABEL_RE, content_hash, is_valid_name
 from promptrail.store import registry, runs
 from promptrail.store.changes import Current
 

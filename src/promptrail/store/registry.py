@@ -120,7 +120,7 @@ def _highest(conn: Connection, name: str) -> int | None:
 
 def _labels_on(conn: Connection, name: str, version: int) -> list[str]:
     rows = conn.execute(select(labels_t.c.label, labels_t.c.version).where(labels_t.c.name == name))
-    stored = dict(rows.all())  # type: ignore[arg-type]
+    stored = dict(rows.all())  # (label, version) rows; Row.tuples() is deprecated in 2.1
     names = [label for label, v in stored.items() if v == version]
     if LATEST not in stored and _highest(conn, name) == version:
         names.append(LATEST)

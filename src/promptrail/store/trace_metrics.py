@@ -61,6 +61,10 @@ def _base(conn: Connection, q: MetricsQuery) -> tuple[FromClause, list[Any], lis
     """(from clause, group columns, conditions, latency, the row key that scores join on)."""
     t, o = traces_t.c, obs_t.c
     conditions: list[Any] = []
+    # Columns of a table or of the `used` subquery below, or None where the unit has none.
+    model: Any
+    prompt_name: Any
+    prompt_version: Any
     if q.unit == "generations":
         source: Any = obs_t.join(traces_t, traces_t.c.id == o.trace_id)
         conditions.append(o.type == "generation")
@@ -95,7 +99,7 @@ def _base(conn: Connection, q: MetricsQuery) -> tuple[FromClause, list[Any], lis
         source = source.join(tags_t, tags_t.c.trace_id == t.id)
         if q.tag is not None:
             conditions.append(tags_t.c.tag == q.tag)
-    groups = {
+    groups: list[Any] = {
         "model": [model],
         "user": [t.user_id],
         "tag": [tags_t.c.tag],
@@ -127,6 +131,10 @@ def metrics(conn: Connection, q: MetricsQuery) -> Metrics:
     source, groups, conditions, latency, row = _base(conn, q)
     labels = [g.label(f"g{i}") for i, g in enumerate(groups)]
     o = obs_t.c
+    tokens_in: Any  # columns of observations, or of the per-trace subquery
+    tokens_out: Any
+    tokens_total: Any
+    cost: Any
     if q.unit == "generations":
         tokens_in, tokens_out, tokens_total = o.usage_input, o.usage_output, o.usage_total
         cost, errors, trace_id = o.cost_total, case((o.level == "ERROR", 1), else_=0), o.trace_id
@@ -219,7 +227,7 @@ def metrics(conn: Connection, q: MetricsQuery) -> Metrics:
                 key=_key(q.group_by, key),
                 prompt_name=key[0] if q.group_by in ("prompt_version", "prompt") else None,
                 prompt_version=key[1] if q.group_by == "prompt_version" else None,
-                count=found.count,
+                count=found._mapping["count"],  # `found.count` is tuple.count to a type checker
                 trace_count=found.traces,
                 input_tokens=int(found.input or 0),
                 output_tokens=int(found.output or 0),

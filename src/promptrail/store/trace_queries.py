@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, select
 
 from promptrail.api.tracing import (
     CostTotals,
@@ -113,7 +114,7 @@ def list_traces(conn: Connection, where: TraceFilter, page: int, limit: int) -> 
     return TraceList(data=summaries(conn, rows), meta=page_meta(page, limit, total))
 
 
-def summaries(conn: Connection, rows: list[Any]) -> list[TraceSummary]:
+def summaries(conn: Connection, rows: Sequence[Any]) -> list[TraceSummary]:
     """Trace rows with their observation aggregates and the prompt versions they used."""
     ids = [row.id for row in rows]
     stats: dict[str, Any] = {}
@@ -289,7 +290,7 @@ def list_sessions(
     limit: int,
 ) -> SessionList:
     t = traces_t.c
-    conditions = [t.session_id.is_not(None)]
+    conditions: list[ColumnElement[bool]] = [t.session_id.is_not(None)]
     if user_id is not None:
         conditions.append(t.user_id == user_id)
     if start is not None:

@@ -105,6 +105,7 @@ observations = Table(
     Index("ix_observations_prompt", "prompt_name", "prompt_version", "start_time"),
     # "traces that used prompt P (version V)" from the index alone (migration 0008)
     Index("ix_observations_prompt_trace_id", "prompt_name", "prompt_version", "trace_id"),
+    Index("ix_observations_level_trace_id", "level", "trace_id"),  # "traces with an error"
 )
 
 scores = Table(

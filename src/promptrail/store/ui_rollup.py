@@ -102,7 +102,7 @@ def _compute(store: Store, run: list[date]) -> None:
     start, end = midnight(run[0]), midnight(run[-1] + timedelta(days=1))
     with store.read() as conn:
         per_day = {r["day"]: r for r in sum_days(conn, start, end)}
-        summed = {table: fn(conn, start, end) for table, fn in SUMS.items()}  # type: ignore[operator]
+        summed = {table: fn(conn, start, end) for table, fn in SUMS.items()}
     stamp = now()
     day_rows = [
         per_day.get(key, {"day": key, "traces": 0, "error_traces": 0}) | {"computed_at": stamp}
@@ -182,8 +182,8 @@ def _stored_rows(conn: Connection, table: Table, first: date, prompt: str | None
 def _live(conn: Connection, table: Table, first: date, prompt: str | None) -> list[Row]:
     start = max(midnight(first), midnight(live_start()))
     if table in PROMPT_TABLES:
-        return SUMS[table](conn, start, None, prompt)  # type: ignore[operator]
-    return SUMS[table](conn, start, None)  # type: ignore[operator]
+        return SUMS[table](conn, start, None, prompt)
+    return SUMS[table](conn, start, None)
 
 
 def totals(

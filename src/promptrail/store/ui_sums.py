@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -422,7 +423,8 @@ def percentile(counts: Counter[int], fraction: float) -> float | None:
     return None
 
 
-SUMS = {
+# Each takes (conn, start, end) and, for the per-prompt tables, the prompt name too.
+SUMS: dict[Table, Callable[..., list[dict[str, Any]]]] = {
     models_t: sum_models,
     prompts_t: sum_prompts,
     prompt_scores_t: sum_prompt_scores,

@@ -439,6 +439,7 @@ class FakeOpenAI:
     def url(self) -> str:
         """The base URL for `openai.OpenAI(base_url=...)` (ends in /v1)."""
         host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
         return f"http://{host}:{port}/v1"
 
     @property

@@ -14,6 +14,7 @@ from promptrail.api.client import RegistryClient
 from promptrail.api.registry import LabelMove, PublishRequest, PublishSource, VersionUpload
 from promptrail.tracing import Tracer
 from uploads import upload
+from waiting import wait_until
 
 REPO = "https://github.com/acme/support-prompts"
 TRIAGE = "support/triage"
@@ -163,8 +164,11 @@ def record_traces(url: str, api_key: str | None = None) -> Seeded:
 
 def _wait_for(url: str, api_key: str | None, ids: Any) -> None:
     headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-    deadline = time.monotonic() + 10
     for trace_id in ids:
-        while httpx.get(f"{url}/api/v1/traces/{trace_id}", headers=headers).status_code != 200:
-            assert time.monotonic() < deadline, f"trace {trace_id} never arrived"
-            time.sleep(0.05)
+        wait_until(
+            lambda t=trace_id: httpx.get(f"{url}/api/v1/traces/{t}", headers=headers),
+            lambda response: response.status_code == 200,
+            within=10,
+            every=0.05,
+            what=f"trace {trace_id} arriving",
+        )

@@ -6,13 +6,14 @@ import sqlite3
 
 import httpx
 
+from appserver import AppServer
 from serverproc import ServerProcess
 
 from .seed import publish_prompts, record_traces
 
 
 def test_every_page_renders_on_both_databases(db_url: str, tmp_path) -> None:
-    with ServerProcess(db_url, log_path=tmp_path / "server.log") as server:
+    with AppServer(db_url) as server:
         publish_prompts(server.url)
         seeded = record_traces(server.url)
         trace = seeded.trace_ids["bob"]
@@ -31,7 +32,7 @@ def test_every_page_renders_on_both_databases(db_url: str, tmp_path) -> None:
             "/sessions/chat-bob": "(bob, message 2)",
             "/users?days=7&sort=tokens": "bob",
         }
-        with httpx.Client(base_url=server.url) as http:
+        with server.http() as http:
             for path, text in pages.items():
                 response = http.get(path)
                 assert response.status_code == 200, (path, response.text[:500])

@@ -66,7 +66,7 @@ def pricing_of(request: Request) -> Pricing:
         registry = registry_of(request)
         extra = getattr(registry.settings, "prices", None)  # `serve --prices FILE`
         pricing = state.pricing = Pricing(registry.store, extra)
-    return pricing  # type: ignore[no-any-return]
+    return pricing
 
 
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def _events(data: bytes) -> list[Any]:
         raise ApiProblem(
             400, "invalid", 'expected a JSON object {"batch": [event, ...]}; see docs/tracing.md'
         )
-    events = doc["batch"]
+    events: list[Any] = doc["batch"]
     if len(events) > MAX_EVENTS:
         raise _too_many(len(events))
     return events

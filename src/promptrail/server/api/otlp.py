@@ -25,7 +25,8 @@ from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import registry_of
 from promptrail.store.ingest import Outcome, store_valid
 from promptrail.store.langfuse_datasets import experiment_traces_of, record_for_traces
-from promptrail.store.otlp import UndecodableBody, decode, resolve_prompts, to_events
+from promptrail.store.otlp import resolve_prompts, to_events
+from promptrail.store.otlp_wire import UndecodableBody, decode
 
 router = APIRouter(tags=["opentelemetry"])
 

@@ -130,8 +130,9 @@ async def get_prompt(
     key = (request.scope["path"], request.scope["query_string"])
     entry = registry.cache.entries.get(key)
     if entry is None:
-        revision, entry = await run_in_threadpool(_load, registry.store, name, label, version)
-        registry.cache.put(key, entry, revision)
+        revision, loaded = await run_in_threadpool(_load, registry.store, name, label, version)
+        registry.cache.put(key, loaded, revision)
+        entry = loaded
     return EntryResponse(entry, request.headers.get("if-none-match", "").encode() or None)
 
 

@@ -63,7 +63,7 @@ def _serializer(request: Request) -> URLSafeTimedSerializer:
     if found is None:
         secret = cookie_secret(registry_of(request).store.engine)
         found = state.ui_serializer = URLSafeTimedSerializer(secret, salt=SALT)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _session(request: Request, token: str) -> tuple[int, str] | None:

@@ -80,7 +80,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    handlers: dict[Any, Handler] = app.exception_handlers
+    handlers: dict[Any, Any] = app.exception_handlers  # Starlette types them loosely
     for key, handler in list(handlers.items()):
         handlers[key] = _html_unless_api(handler)
     app.add_exception_handler(LoginRequired, _login_required)

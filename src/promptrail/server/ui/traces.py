@@ -176,7 +176,7 @@ async def annotate(
             id=new_score_id(),
             name=name.strip(),
             value=_value(data_type, value),
-            data_type=data_type,  # type: ignore[arg-type]
+            data_type=data_type,
             trace_id=trace_id,
             observation_id=observation_id or None,
             source="annotation",

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from promptrail.api.eval import DatasetItem, DatasetVersion
 from promptrail.api.langfuse import PROJECT_ID, LfBody
+from promptrail.errors import ApiProblem
 from promptrail.repo.spec import is_valid_name
 from promptrail.server.api.langfuse.common import (
     PREFIX,
@@ -28,7 +29,6 @@ from promptrail.server.api.langfuse.common import (
     page_meta,
 )
 from promptrail.server.auth import Principal, require_scope
-from promptrail.server.errors import ApiProblem
 from promptrail.server.state import read, registry_of
 from promptrail.store import langfuse_datasets as lfd
 from promptrail.store.runs import get_dataset as stored_dataset

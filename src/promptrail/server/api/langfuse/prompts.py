@@ -26,6 +26,7 @@ from promptrail.api.langfuse import LabelsUpdate, PromptCreate, from_lf_messages
 from promptrail.api.registry import LabelMove, PublishRequest, PublishSource, VersionUpload
 from promptrail.constants import LATEST, PRODUCTION
 from promptrail.content import content_hash, content_of
+from promptrail.errors import ApiProblem
 from promptrail.repo.spec import LABEL_RE, is_valid_name
 from promptrail.server.api.langfuse.common import (
     PREFIX,
@@ -40,7 +41,7 @@ from promptrail.server.api.prompts import EntryResponse
 from promptrail.server.api.publish import _publish
 from promptrail.server.auth import Principal, require_scope
 from promptrail.server.cache import Entry, make_entry
-from promptrail.server.errors import ApiProblem, error_body
+from promptrail.server.errors import error_body
 from promptrail.server.state import Registry, registry_of
 from promptrail.store import NotFound, Store
 from promptrail.store import langfuse as lf_queries

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api.langfuse import LF_DATA_TYPES, ScoreCreate, score_v2, score_v3
+from promptrail.errors import ApiProblem
 from promptrail.server.api.ingest import pricing_of
 from promptrail.server.api.langfuse.common import (
     PREFIX,
@@ -26,7 +27,6 @@ from promptrail.server.api.langfuse.common import (
     page_meta,
 )
 from promptrail.server.api.traces import _utc
-from promptrail.server.errors import ApiProblem
 from promptrail.server.state import read, registry_of
 from promptrail.store.ingest import new_score_id, store_events
 from promptrail.store.langfuse_datasets import record_for_traces

@@ -16,6 +16,7 @@ Create Date: 2024-07-01
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -31,7 +32,7 @@ COUNT = sa.BigInteger
 TS = sa.DateTime(timezone=True)
 
 
-def _counts() -> list[sa.Column]:
+def _counts() -> list[sa.Column[Any]]:
     return [
         sa.Column("input_tokens", COUNT, nullable=False),
         sa.Column("output_tokens", COUNT, nullable=False),
@@ -136,7 +137,8 @@ _SQLITE_MARK = (
 # itself). An observation touches its own day and, being an ERROR, its trace's count of
 # failed traces; a trace its own day and the days its generations count on; a score its
 # trace's and observations' days.
-_SQLITE_TRIGGERS = {
+# table -> (when a row marks its day, the rows touched: None for its own, or (table, where))
+_SQLITE_TRIGGERS: dict[str, tuple[str, list[tuple[str, str] | None]]] = {
     "traces": (
         "{row}.start_time < {today}",
         [None, ("observations", "trace_id = {row}.id")],
