@@ -99,7 +99,8 @@ def main() -> int:
 
     from promptrail.testing.fake_openai import FakeOpenAI
 
-    with registry(port) as url, FakeOpenAI() as llm:
+    llm_port = int(os.environ.get("PROMPTRAIL_DEMO_LLM_PORT", "0"))  # 0: any free port
+    with registry(port) as url, FakeOpenAI(port=llm_port) as llm:
         heading("Review: the checks a pull request runs")
         promptrail("schema, templates, labels, versions", "validate")
         promptrail("what the last commit changed", "diff", "HEAD~1", "HEAD")

@@ -19,7 +19,11 @@ def command(
         str | None,
         typer.Option(
             "--install",
-            help="What the workflows pip install (default: this promptrail, pinned).",
+            help=(
+                "Where CI and pre-commit get promptrail: pypi, pypi:VERSION, "
+                "git+https://HOST/PATH@TAG, or a folder of this repository. Default: the way "
+                "this promptrail was installed, when CI can reach it."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -62,6 +66,11 @@ def command(
         )
     for note in result.notes:
         print(f"\nnote: {note}")
+    if result.install is not None:
+        print(f"\nInstall source: {result.install.label}")
+        if result.install.warning:
+            print(f"warning: {result.install.warning}")
+        print(f"To change it: promptrail init {path} --install SOURCE --yes")
     if not (result.created or result.changed or result.skipped):
         print("\nNothing to change: this repository is already set up (docs/gitops.md).")
         return

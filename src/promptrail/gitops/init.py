@@ -12,11 +12,12 @@ repository's own `.github/workflows/prompts-*.yml` are rendered from the same te
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,7 @@ class Change:
 @dataclass
 class InitPlan:
     root: Path
+    install: InstallSource | None = None  # None only before plan_init sets it
     changes: list[Change] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # already set up
     notes: list[str] = field(default_factory=list)  # things to tell, nothing to write
@@ -74,6 +76,7 @@ class InitResult:
     skipped: list[Change] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    install: InstallSource | None = None
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -87,17 +90,104 @@ def template_text(relative: str) -> str:
     return resource.read_text(encoding="utf-8")
 
 
-def default_install() -> str:
-    """What the workflows `pip install`: the promptrail running `init`, pinned."""
-    return f"promptrail=={__version__}"
-
-
 def render_workflow(template: str, *, install: str, branch: str = DEFAULT_BRANCH) -> str:
     """A workflow template with its install spec and main branch filled in."""
     text = template_text(f"workflows/{template}")
     return text.replace("@PROMPTRAIL_INSTALL@", shlex.quote(install)).replace(
         "@MAIN_BRANCH@", branch
     )
+
+
+# -- the install source ---------------------------------------------------------------------
+
+PACKAGE = "promptrail"
+_VERSION = re.compile(r"\d+(\.\d+)*([a-z]+\d+)?(\.post\d+)?(\.dev\d+)?")
+INSTALL_HELP = (
+    "--install takes `pypi` or `pypi:VERSION` (the package index), "
+    "`git+https://HOST/PATH@TAG` (a git URL at a tag or commit), "
+    "or the path of a folder inside the repository holding promptrail's pyproject.toml"
+)
+
+
+@dataclass(frozen=True)
+class InstallSource:
+    """Where CI and pre-commit get promptrail from, as `--install` names it."""
+
+    spec: str  # what the user passes to --install to get this again
+    pip: str  # the argument of `pip install` in the workflows
+    label: str  # one line for init's summary
+    hook_repo: str | None = None  # a git URL pre-commit clones for .pre-commit-hooks.yaml
+    hook_rev: str | None = None
+    warning: str = ""  # why this default may not be what the user wants
+
+
+def parse_install(spec: str, root: Path) -> InstallSource:
+    """`spec` checked as far as it can be offline; UsageError naming what is wrong."""
+    spec = spec.strip()
+    if spec == "pypi" or spec.startswith("pypi:"):
+        version = spec.partition(":")[2]
+        if spec.startswith("pypi:") and not _VERSION.fullmatch(version):
+            raise UsageError(f"--install {spec}: {version!r} is not a version like 0.1.0")
+        pip = f"{PACKAGE}=={version}" if version else PACKAGE
+        where = f"promptrail {version}" if version else "the newest promptrail"
+        return InstallSource(spec, pip, f"{where} from the package index ({pip})")
+    if spec.startswith("git+"):
+        url, at, ref = spec[len("git+") :].rpartition("@")
+        if not at or not ref or "/" in ref or not url or "://" not in url:
+            raise UsageError(
+                f"--install {spec}: a git URL needs a scheme and a tag or commit at its end, "
+                "e.g. git+https://github.com/OWNER/promptrail@v0.1.0"
+            )
+        return InstallSource(
+            spec, f"{PACKAGE} @ {spec}", f"promptrail from {url} at {ref}", url, ref
+        )
+    folder = (root / spec).resolve()
+    if not folder.is_relative_to(root):
+        raise UsageError(f"--install {spec}: {folder} is outside {root}; CI checks out only {root}")
+    if not (folder / "pyproject.toml").is_file():
+        problem = "does not exist" if not folder.exists() else "holds no pyproject.toml"
+        raise UsageError(f"--install {spec}: {folder} {problem}. {INSTALL_HELP}")
+    relative = folder.relative_to(root).as_posix()
+    pip = "." if relative == "." else f"./{relative}"
+    return InstallSource(spec, pip, f"promptrail from the folder {relative}/ of this repository")
+
+
+def default_install(root: Path) -> InstallSource:
+    """How the running promptrail was installed, when CI can install it the same way.
+
+    A VCS install (PEP 610's direct_url.json) is reused at its exact commit; an index
+    install (no direct_url.json) is pinned to its version. A local folder, editable or
+    not, is out of CI's reach: then the index at this version, with a warning to say so.
+    """
+    direct = _direct_url()
+    vcs = direct.get("vcs_info") if direct else None
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and vcs.get("commit_id"):
+        return parse_install(f"git+{direct['url']}@{vcs['commit_id']}", root)  # type: ignore[index]
+    source = parse_install(f"pypi:{__version__}", root)
+    if direct is None:
+        return source
+    where = str(direct.get("url", "a local file"))
+    return InstallSource(
+        source.spec,
+        source.pip,
+        source.label + " (a fallback)",
+        warning=(
+            f"this promptrail was installed from {where}, which CI cannot reach, so the "
+            f"workflows install {source.pip} from the package index; if that release is not "
+            f"there, choose another source: {INSTALL_HELP}"
+        ),
+    )
+
+
+def _direct_url() -> dict[str, object] | None:
+    try:
+        text = metadata.distribution(PACKAGE).read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    if not text:
+        return None
+    loaded = json.loads(text)
+    return loaded if isinstance(loaded, dict) else None
 
 
 # -- planning -------------------------------------------------------------------------------
@@ -110,7 +200,8 @@ def plan_init(
     root = Path(root).resolve()
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is a file; give the repository's folder")
-    plan = InitPlan(root)
+    source = parse_install(install, root) if install is not None else default_install(root)
+    plan = InitPlan(root, source)
     git_root = find_root(root) if root.is_dir() else None
     if git_root is None:
         plan.notes.append(f"{root} is not a git repository yet: run `git init` there")
@@ -122,9 +213,9 @@ def plan_init(
     branch = branch or _main_branch(root) or DEFAULT_BRANCH
     _plan_prompts(plan)
     for template, relative in WORKFLOWS.items():
-        text = render_workflow(template, install=install or default_install(), branch=branch)
+        text = render_workflow(template, install=source.pip, branch=branch)
         _plan_file(plan, relative, text, "the promptrail workflow")
-    _plan_pre_commit(plan)
+    _plan_pre_commit(plan, source)
     _plan_readme(plan)
     return plan
 
@@ -164,8 +255,23 @@ def _plan_file(plan: InitPlan, relative: str, text: str, reason: str) -> None:
     )
 
 
-def _plan_pre_commit(plan: InitPlan) -> None:
-    entry = template_text("pre-commit-config.yaml")
+def pre_commit_entry(source: InstallSource) -> str:
+    """The `repos:` entry for the hooks: this project's .pre-commit-hooks.yaml when
+    promptrail comes from git, else local hooks that install it the way CI does."""
+    if source.hook_repo is not None and source.hook_rev is not None:
+        text = template_text("pre-commit-config.yaml")
+        return text.replace("@HOOK_REPO@", source.hook_repo).replace("@HOOK_REV@", source.hook_rev)
+    text = template_text("pre-commit-config-local.yaml")
+    if source.pip.startswith("."):
+        # pre-commit installs hook dependencies outside this checkout, where the folder's
+        # relative path means nothing: use the promptrail installed where you commit.
+        return text.replace("@LANGUAGE@", "system").replace("@DEPENDENCIES@", "")
+    dependencies = f"\n    additional_dependencies: [{json.dumps(source.pip)}]"
+    return text.replace("@LANGUAGE@", "python").replace("@DEPENDENCIES@", dependencies)
+
+
+def _plan_pre_commit(plan: InitPlan, source: InstallSource) -> None:
+    entry = pre_commit_entry(source)
     path = plan.root / PRE_COMMIT_CONFIG
     if not path.exists():
         text = "repos:\n" + _indent_entry(entry, "  ")
@@ -174,6 +280,12 @@ def _plan_pre_commit(plan: InitPlan) -> None:
     current = _read(path)
     if any(re.search(rf"\bid:\s*{hook}\b", current) for hook in HOOK_IDS):
         plan.unchanged.append(PRE_COMMIT_CONFIG)
+        if _dedent_lines(_indent_entry(entry, "")).strip() not in _dedent_lines(current):
+            plan.notes.append(
+                f"{PRE_COMMIT_CONFIG} has promptrail hooks set up another way; to take "
+                f"promptrail from {plan.install.spec if plan.install else 'elsewhere'}, "
+                f"replace their entry in `repos:` by hand with:\n{_indent_entry(entry, '  ')}"
+            )
         return
     new = append_pre_commit_entry(current, entry)
     if new is None:
@@ -221,6 +333,10 @@ def _indent_entry(entry: str, indent: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _dedent_lines(text: str) -> str:
+    return "\n".join(line.strip() for line in text.splitlines())
+
+
 def _plan_readme(plan: InitPlan) -> None:
     section = template_text("readme-section.md")
     path = plan.root / README
@@ -244,7 +360,9 @@ def _plan_readme(plan: InitPlan) -> None:
 
 def apply_init(plan: InitPlan, confirm: Callable[[Change], bool]) -> InitResult:
     """Create the new files; change an existing one only when `confirm(change)` is true."""
-    result = InitResult(unchanged=list(plan.unchanged), notes=list(plan.notes))
+    result = InitResult(
+        unchanged=list(plan.unchanged), notes=list(plan.notes), install=plan.install
+    )
     for change in plan.changes:
         path = plan.root / change.relative
         if change.action != "create" and not confirm(change):
