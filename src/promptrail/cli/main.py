@@ -154,6 +154,8 @@ EXAMPLES = {
     "keys revoke": "promptrail keys revoke 3",
     "db upgrade": "promptrail db upgrade --db postgresql://app@db/prompts",
     "db current": "promptrail db current",
+    "eval": "promptrail eval support/triage --dataset triage --concurrency 8",
+    "import langfuse": "promptrail import langfuse --host https://cloud.langfuse.com",
 }
 
 
