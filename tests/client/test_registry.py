@@ -199,7 +199,7 @@ def test_snapshot_from_the_registry_serves_when_it_is_down(
 def test_snapshot_needs_a_reachable_registry(proxy: FaultProxy, tmp_path: Path) -> None:
     proxy.set_mode("refuse")
     result = run_cli("snapshot", "--registry", proxy.url, "-o", str(tmp_path / "s.json"))
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # the registry is unavailable
     assert f"cannot reach the registry at {proxy.url}" in result.stderr
     assert not (tmp_path / "s.json").exists()
 

@@ -71,7 +71,7 @@ def test_get_prints_the_prompt_or_json(server: AppServer, unique_name: str) -> N
     data = json.loads(as_json.stdout)
     assert (data["version"], data["config"], data["labels"]) == (2, {"model": "m"}, ["latest"])
     missing = run_cli("get", unique_name, "--label", "gold", "--registry", server.url)
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # usage: an unknown label
     assert "has no label 'gold'" in missing.stderr
     both = run_cli("get", unique_name, "--label", "x", "--version", "1", "--registry", server.url)
     assert both.exit_code == 2
@@ -80,7 +80,7 @@ def test_get_prints_the_prompt_or_json(server: AppServer, unique_name: str) -> N
 def test_an_unreachable_registry_is_named(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = run_cli("get", "x", "--registry", url)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"cannot reach the registry at {url}" in result.stderr
     with RegistryClient(url) as client, pytest.raises(RegistryUnavailable, match=url):
         client.state()
