@@ -1,6 +1,6 @@
 """Entry point: builds the Typer app and turns errors into exit codes.
 
-Exit status, the same for every command (docs/cli.md):
+Exit status, the same for every command (documented in docs/cli.md):
   0  success
   1  the checked thing failed: problems in the prompts, drift, a conflict, a gate,
      a registry that refuses the key
