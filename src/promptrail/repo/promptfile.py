@@ -56,7 +56,7 @@ def parse_prompt(data: bytes, name: str, path: str, blob: str | None = None) -> 
     if isinstance(cached, LoadedPrompt):
         return cached
     if isinstance(cached, PromptFileError):
-        raise cached
+        raise cached.with_traceback(None)  # else each raise adds to the cached traceback
     raise SchemaProblems(cached)
 
 

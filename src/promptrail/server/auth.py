@@ -97,7 +97,12 @@ class KeyCache:
             else:
                 self.readers.pop(header.encode("latin-1"), None)
         if isinstance(found[1], ApiProblem):
-            raise found[1]
+            # A fresh exception each time: re-raising the cached one would chain every
+            # request's frames onto its traceback and keep them alive in the cache.
+            cached = found[1]
+            raise ApiProblem(
+                cached.status, cached.code, cached.message, cached.details, cached.headers
+            )
         return found[1]
 
 
