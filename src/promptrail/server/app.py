@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -135,12 +135,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             url=redact_url(settings.db_url),
         )
         registry.advance(await run_in_threadpool(store.revision))
-        poller = asyncio.create_task(registry.poll())
+        stopping = asyncio.Event()
+        poller = asyncio.create_task(registry.poll(stopping))
         app.state.rollups = Refresher(store)  # the UI's daily totals, kept off the requests
         try:
             yield
         finally:
-            poller.cancel()
+            # Let a revision read in flight finish (cancelling would abandon its thread):
+            # closing the pool under it orphans its connection until a later GC.
+            stopping.set()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(poller, timeout=5)
             app.state.rollups.stop()
             store.close()
 

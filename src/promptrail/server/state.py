@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -42,11 +43,14 @@ class Registry:
         if self.cache.advance(revision):
             self.keys.clear()
 
-    async def poll(self) -> None:
-        """Follow the registry revision so publishes through other processes reach us."""
+    async def poll(self, stopping: asyncio.Event) -> None:
+        """Follow the registry revision so publishes through other processes reach us,
+        until `stopping` is set."""
         failing = False
         while True:
-            await asyncio.sleep(self.settings.poll_interval)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.settings.poll_interval)
+                return
             try:
                 self.advance(await run_in_threadpool(self.store.revision))
             except Exception as exc:  # the database is down: keep serving what we have
