@@ -45,6 +45,22 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(key, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _process_tracer_restored() -> Iterator[None]:
+    """A test that configures the process-wide tracer (an in-process CLI run, say) leaves
+    it behind for the next: its undelivered items, meant for a server now gone, would make
+    every later flush wait out its timeout."""
+    from promptrail.tracing import tracer as tracer_module
+
+    before = tracer_module.active
+    yield
+    after = tracer_module.active
+    if after is not before:
+        tracer_module.active = before
+        if after is not None:
+            after.shutdown(timeout=0)
+
+
 @dataclass
 class GitRepo:
     """A real git repository in a temp folder, with helpers to write prompts and commit."""
