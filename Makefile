@@ -22,8 +22,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy  # strict, over src/ ([tool.mypy] in pyproject.toml)
 
+# Worker processes for the suite: most tests wait on a server, a browser or git, so three
+# workers keep two cores busy. TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
