@@ -44,8 +44,10 @@ class AppServer:
         auth: bool = False,
         max_body_bytes: int | None = None,
         port: int | None = None,
+        **settings: Any,
     ):
         self.db_url = db_url
+        self.settings = settings  # further Settings fields, e.g. auth_failure_limit=0
         self.auth = auth
         self.max_body_bytes = max_body_bytes
         self.port = port or free_port()
@@ -61,7 +63,11 @@ class AppServer:
     def start(self, timeout: float = 20.0) -> AppServer:
         # Settings from these arguments alone, as `serve --no-auth --db URL` would make them.
         settings = Settings.from_env(
-            {}, db_url=self.db_url, auth=self.auth, max_body_bytes=self.max_body_bytes
+            {},
+            db_url=self.db_url,
+            auth=self.auth,
+            max_body_bytes=self.max_body_bytes,
+            **self.settings,
         )
         self.app = create_app(settings)
         config = uvicorn.Config(

@@ -45,3 +45,21 @@ def test_a_number_is_not_a_boolean(app: App) -> None:
         ).status_code
         == 200
     )
+
+
+def test_every_integer_parameter_is_bounded_so_the_database_can_hold_it(app: App) -> None:
+    # An unbounded integer reached SQLite as a number beyond 64 bits: a 500, not a 422.
+    unbounded = []
+    for path, operations in app.http.get("/openapi.json").json()["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                kinds = [schema, *schema.get("anyOf", [])]
+                if any(k.get("type") == "integer" and "maximum" not in k for k in kinds):
+                    unbounded.append(f"{method.upper()} {path} {parameter['name']}")
+    assert unbounded == []
+    huge = "9" * 40
+    for url in (f"/api/v1/runs?version={huge}", f"/api/v1/datasets/a?version={huge}"):
+        answer = app.http.get(url, headers=app.auth("read"))
+        assert answer.status_code == 422, (url, answer.text)
+        assert "version" in answer.json()["message"]

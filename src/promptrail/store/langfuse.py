@@ -64,7 +64,7 @@ def prompt_metas(
     on: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in conn.execute(select(labels_t.c.name, labels_t.c.label, labels_t.c.version)):
         on[row.name][row.version].append(row.label)
-    tags = dict(conn.execute(select(prompts_t.c.name, prompts_t.c.tags)).tuples().all())
+    tags = {row.name: row.tags for row in conn.execute(select(prompts_t.c.name, prompts_t.c.tags))}
     by_name: dict[str, list[Any]] = defaultdict(list)
     for version_row in rows:
         by_name[version_row.name].append(version_row)

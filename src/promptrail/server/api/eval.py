@@ -20,6 +20,7 @@ from promptrail.api.eval import (
     RunList,
     RunResult,
 )
+from promptrail.api.registry import MAX_VERSION
 from promptrail.server.auth import Principal, require_scope
 from promptrail.server.errors import CONFLICT_RESPONSE, ERROR_RESPONSES
 from promptrail.server.state import registry_of
@@ -56,7 +57,7 @@ async def get_dataset(
     request: Request,
     name: str,
     _: Reader,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     hash: Annotated[str | None, Query(max_length=64)] = None,
 ) -> DatasetVersion:
     store = registry_of(request).store
@@ -85,7 +86,7 @@ async def list_runs(
     request: Request,
     _: Reader,
     prompt: str | None = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     dataset: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     prompt_hash: Annotated[str | None, Query(max_length=64)] = None,

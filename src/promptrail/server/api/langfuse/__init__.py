@@ -12,9 +12,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from promptrail.server.api.langfuse import datasets, health, ingestion, prompts, scores, traces
+from promptrail.server.errors import ERROR_RESPONSES
 
 router = APIRouter()
 for _module in (health, prompts, scores, ingestion, traces, datasets):
-    router.include_router(_module.router)
+    # The same error answers as the native API, so /openapi.json documents them here too.
+    router.include_router(_module.router, responses=ERROR_RESPONSES)
 
 __all__ = ["router"]

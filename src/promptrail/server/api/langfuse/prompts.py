@@ -17,13 +17,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from promptrail.api.langfuse import LabelsUpdate, PromptCreate, from_lf_messages, prompt_body
-from promptrail.api.registry import LabelMove, PublishRequest, PublishSource, VersionUpload
+from promptrail.api.registry import (
+    MAX_VERSION,
+    LabelMove,
+    PublishRequest,
+    PublishSource,
+    VersionUpload,
+)
 from promptrail.constants import LATEST, PRODUCTION
 from promptrail.content import content_hash, content_of
 from promptrail.errors import ApiProblem
@@ -242,7 +248,11 @@ async def create_prompt(request: Request, principal: Publisher) -> Response:
     summary="Add labels to a prompt version (refused unless the server allows it)",
 )
 async def update_labels(
-    request: Request, name: str, version: int, update: LabelsUpdate, principal: Publisher
+    request: Request,
+    name: str,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    update: LabelsUpdate,
+    principal: Publisher,
 ) -> Response:
     registry = registry_of(request)
     if not registry.settings.langfuse_writes:
