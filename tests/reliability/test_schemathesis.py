@@ -41,7 +41,9 @@ CHECKS_OFF = ",".join(
 # an admin key would let the stateful phase revoke the very key it runs with.
 @pytest.mark.slow
 @pytest.mark.parametrize("who", ["deploy", "no key"])
-def test_no_server_error_and_no_schema_violation(backend: str, who: str, full: bool) -> None:
+def test_no_server_error_and_no_schema_violation(
+    backend: str, who: str, full: bool, tmp_path: Path
+) -> None:
     made = App(http=None, db_url=backend)  # type: ignore[arg-type]
     make_keys(backend, made)
     # The guessing limit would answer 429 to everything after the no-key cases.
@@ -62,7 +64,8 @@ def test_no_server_error_and_no_schema_violation(backend: str, who: str, full: b
         ]
         if who != "no key":
             command += ["--header", f"Authorization: Bearer {made.keys[who]}"]
-        run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        # In a temporary folder: Schemathesis keeps a cache in the working directory.
+        run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-12000:] + run.stderr[-2000:]
     tested = re.search(r"Tested: (\d+)", run.stdout)
     assert tested is not None, run.stdout[-3000:]
