@@ -1,4 +1,6 @@
-"""The auth matrix: every API operation and UI page against every kind of caller.
+"""The auth matrix: every API operation and UI page against every kind of caller
+(no key, malformed, unknown, revoked, each scope; for pages also a forged, expired,
+logged-out or revoked session).
 
 The scope each operation needs is written here, from the scopes' definitions (see
 `server/auth.py`), not read from the code; an operation the OpenAPI document gains
@@ -8,10 +10,13 @@ without a line here fails the test until someone decides what it needs.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
+from unittest import mock
 
 import pytest
 from fastapi.routing import APIRoute
+from itsdangerous import URLSafeTimedSerializer
 
 from promptrail.server.ui import ROUTERS
 from reliability.conftest import App, running_app
@@ -147,6 +152,22 @@ def session_cookie(app: App, who: str) -> str:
     return f"promptrail_session={cookie}"
 
 
+def expired_copy(app: App, cookie: str) -> str:
+    """The same session signed as if it had been made a day past a login's lifetime."""
+    from promptrail.server.ui.auth import MAX_AGE, SALT
+    from promptrail.store import Store
+    from promptrail.store.ui_queries import cookie_secret
+
+    store = Store.open(app.db_url)
+    try:
+        signer = URLSafeTimedSerializer(cookie_secret(store.engine), salt=SALT)
+    finally:
+        store.close()
+    session = signer.loads(cookie.removeprefix("promptrail_session="))
+    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - MAX_AGE - 86400):
+        return f"promptrail_session={signer.dumps(session)}"
+
+
 def test_every_page_asks_for_a_login_and_a_key_that_may_read(matrix_app: App) -> None:
     app = matrix_app
     pages = ui_pages()
@@ -160,8 +181,13 @@ def test_every_page_asks_for_a_login_and_a_key_that_may_read(matrix_app: App) ->
     app.http.delete(
         f"/api/v1/keys/{app.key_ids['publish']}", headers=app.auth("admin")
     ).raise_for_status()
+    logged_out = session_cookie(app, "deploy")
+    app.http.post("/logout", headers={"cookie": logged_out}, follow_redirects=False)
+    app.http.cookies.clear()
     callers = {
         "no cookie": None,
+        "logged-out session": logged_out,
+        "expired session": expired_copy(app, reader),
         "forged cookie": "promptrail_session=eyJrIjoxLCJzIjoieCJ9.forged.signature",
         "revoked key's cookie": revoked_later,
     }
