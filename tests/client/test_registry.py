@@ -316,3 +316,19 @@ def test_snapshot_all_versions_serves_version_pins(
     proxy.set_mode("refuse")
     pinned = Client(proxy.url, snapshot=everything).get_prompt(name, version=1)
     assert (pinned.source, pinned.prompt, pinned.label) == ("snapshot", "one", None)
+
+
+def test_a_refresh_still_running_at_close_opens_no_connection_pool(
+    registry: Registry, proxy: FaultProxy, name: str
+) -> None:
+    # A background refresh can be past its "is the client closed?" check when close()
+    # runs; it must not then open a pool (and sockets) that nobody would close.
+    registry.publish(name, 1, "one")
+    client = Client(proxy.url)
+    client.get_prompt(name)
+    client.close()
+    asked = proxy.requests(name)
+    refresh = client._fetch((name, "production", None), None, time.monotonic() + 1, 0)
+    assert (refresh.kind, "closed" in refresh.message) == ("failed", True)
+    assert client._res.http is None
+    assert proxy.requests(name) == asked

@@ -300,3 +300,30 @@ def test_a_forked_child_exports_its_own_spans(
     events = [json.loads(line) for line in path.read_text().splitlines()]
     names = [e["body"]["name"] for e in events if e["type"] == "observation-create"]
     assert sorted(names) == ["in-child", "in-parent"]
+
+
+@pytest.mark.parametrize("kind", ["native", "otlp"])
+def test_an_exporter_closed_at_shutdown_opens_no_connection_afterwards(kind: str) -> None:
+    # The export thread can still be encoding a batch when shutdown's bound runs out and
+    # closes the exporter; the batch must not open a connection that nobody would close.
+    import socket
+
+    from promptrail.errors import PermanentError
+    from promptrail.tracing.exporter import HttpExporter
+    from promptrail.tracing.otlp import OtlpExporter
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.5)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    exporter = HttpExporter(url) if kind == "native" else OtlpExporter(f"{url}/v1/traces")
+    exporter.close()
+    span = {"id": "ab" * 8, "trace_id": "cd" * 16, "name": "answer"}
+    span["start_time"] = "2026-01-01T00:00:00Z"
+    event = {"id": "e1", "type": "observation-create", "body": span}
+    try:
+        with pytest.raises(PermanentError, match="closed"):
+            exporter.export([event])
+        with pytest.raises(TimeoutError):
+            listener.accept()[0].close()  # nobody connected
+    finally:
+        listener.close()

@@ -281,9 +281,9 @@ class Client(BaseClient):
 
     def _fetch(self, key: Key, etag: str | None, deadline: float, retries: int) -> Outcome:
         budget = deadline - monotonic()
-        http = self._res.http
+        http = self._res.http or self._open()
         if http is None:
-            http = self._open()
+            return Outcome("failed", f"registry {self.url}: the client is closed")
         timeouts, failures = self._res.errors
         path, params = request_path(key)
         headers = self._headers(etag)
@@ -312,7 +312,11 @@ class Client(BaseClient):
             time.sleep(delay)
 
     def _open(self) -> Any:
+        """The connection pool, made on first use; None once closed: a refresh that was
+        already past its check when close() ran must not open a pool nobody closes."""
         with self._lock:
+            if self._closed:
+                return None
             if self._res.http is not None:
                 return self._res.http
             url = self.url or ""
@@ -347,7 +351,8 @@ class Client(BaseClient):
 
     def close(self) -> None:
         """Stop refreshing and close connections; cached prompts are still served."""
-        self._closed = True
+        with self._lock:  # so that _open either sees it or has made what the finalizer closes
+            self._closed = True
         self._finalizer()
 
     def __enter__(self) -> Client:

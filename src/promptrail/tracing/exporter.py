@@ -52,6 +52,39 @@ def encode_batch(events: list[dict[str, Any]]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+class LazyHttpClient:
+    """An exporter's httpx client, made on its first request. Once closed it makes none
+    again: an export still running when the tracer shuts down (its bound ran out) would
+    otherwise open a fresh client that nobody closes."""
+
+    def __init__(self, timeout: float, headers: dict[str, str]):
+        self.timeout = timeout
+        self.headers = headers
+        self._client: Any = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._closed:
+                raise PermanentError("the exporter was closed (the tracer shut down)")
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(timeout=self.timeout, headers=self.headers)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def after_fork(self) -> None:
+        self._client = None  # the parent's connections are not ours
+
+
 class _TooLarge(Exception):
     """HTTP 413: the exporter sends the batch again in halves."""
 
@@ -63,7 +96,14 @@ class HttpExporter:
         self.url = url.rstrip("/") + INGEST_PATH
         self.api_key = api_key
         self.timeout = timeout
-        self._client: Any = None
+        headers = {
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "User-Agent": SDK_NAME,
+        }
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._client = LazyHttpClient(timeout, headers)
         self._encoder: CompactEncoder | None = None
         self.last_errors: list[dict[str, Any]] = []
         self.bytes_sent = 0  # compressed request bodies, for the benchmarks
@@ -88,20 +128,6 @@ class HttpExporter:
                 items[half:], builder
             )
 
-    def _http(self) -> Any:
-        if self._client is None:
-            import httpx
-
-            headers = {
-                "Content-Type": "application/json",
-                "Content-Encoding": "gzip",
-                "User-Agent": SDK_NAME,
-            }
-            if self.api_key:
-                headers["Authorization"] = f"Bearer {self.api_key}"
-            self._client = httpx.Client(timeout=self.timeout, headers=headers)
-        return self._client
-
     def export(self, events: list[dict[str, Any]]) -> int:
         """Version-1 events (for callers who build their own)."""
         try:
@@ -118,7 +144,7 @@ class HttpExporter:
         # Level 1: a third of level 5's CPU for a few percent more bytes on JSON like this.
         payload = gzip.compress(body, compresslevel=1)
         try:
-            response = self._http().post(self.url, content=payload)
+            response = self._client.get().post(self.url, content=payload)
         except httpx.HTTPError as exc:
             raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
         self.bytes_sent += len(payload)
@@ -140,14 +166,10 @@ class HttpExporter:
         return len(errors)
 
     def close(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.close()
-            finally:
-                self._client = None
+        self._client.close()
 
     def after_fork(self) -> None:
-        self._client = None  # the parent's connections are not ours
+        self._client.after_fork()
 
 
 class JsonlExporter:

@@ -31,7 +31,7 @@ from urllib.parse import unquote
 
 from promptrail.api import otlp as a
 from promptrail.errors import PermanentError, RetryableError
-from promptrail.tracing.exporter import SDK_NAME, Exporter
+from promptrail.tracing.exporter import SDK_NAME, Exporter, LazyHttpClient
 
 log = logging.getLogger("promptrail.tracing")
 
@@ -280,18 +280,11 @@ class OtlpExporter:
         self.gzip = (compression or "").lower() == "gzip"
         self.timeout = timeout
         self.resource = _resource_attributes(service_name)
-        self._client: Any = None
+        headers = {"Content-Type": a.PROTOBUF, "User-Agent": SDK_NAME, **self.headers}
+        if self.gzip:
+            headers["Content-Encoding"] = "gzip"
+        self._client = LazyHttpClient(timeout, headers)
         self.last_error: str | None = None  # the collector's partial-success message
-
-    def _http(self) -> Any:
-        if self._client is None:
-            import httpx
-
-            headers = {"Content-Type": a.PROTOBUF, "User-Agent": SDK_NAME, **self.headers}
-            if self.gzip:
-                headers["Content-Encoding"] = "gzip"
-            self._client = httpx.Client(timeout=self.timeout, headers=headers)
-        return self._client
 
     def export(self, events: list[dict[str, Any]]) -> int:
         import httpx
@@ -304,7 +297,7 @@ class OtlpExporter:
         if self.gzip:
             payload = gzip.compress(payload, compresslevel=5)
         try:
-            response = self._http().post(self.url, content=payload)
+            response = self._client.get().post(self.url, content=payload)
         except httpx.HTTPError as exc:
             raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
@@ -331,14 +324,10 @@ class OtlpExporter:
         return int(reply.partial_success.rejected_spans)
 
     def close(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.close()
-            finally:
-                self._client = None
+        self._client.close()
 
     def after_fork(self) -> None:
-        self._client = None
+        self._client.after_fork()
 
 
 class FanoutExporter:
