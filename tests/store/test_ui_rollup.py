@@ -1,5 +1,5 @@
 """The dashboard's daily totals on SQLite and PostgreSQL: equal to the API's metrics, and
-still equal after late writes to days already summed (the triggers mark them)."""
+still equal after late writes to days already summed (the writes mark them)."""
 
 from __future__ import annotations
 
@@ -130,6 +130,50 @@ def test_an_update_that_fails_an_old_generation_counts_its_trace_as_failed(store
     assert p95 == p50  # one generation
     assert p50 is not None
     assert 0.9 * 60_000 < p50 < 1.1 * 60_000  # one minute, within a histogram bucket
+
+
+def marked_days(store: Store) -> set[str]:
+    with store.read() as conn:
+        return set(conn.execute(sums.dirty_days.select()).scalars())
+
+
+def day(days_ago: int) -> str:
+    return (rollup.today() - timedelta(days=days_ago)).isoformat()
+
+
+def test_observation_writes_alone_mark_the_days_they_change(store: Store) -> None:
+    # Observation events only, no trace event: the marks come from the observation rows
+    # (what they are, and what they replace), not from a trace written beside them.
+    ingest(store, run("d1", "dora", DAYS_AGO, "gpt-4o", 10) + run("d2", "dora", 1, "gpt-4o", 10))
+    first = rollup.today() - timedelta(days=6)
+    rollup.refresh(store, first)
+    assert marked_days(store) == set()
+    late = run("d1", "dora", DAYS_AGO, "gpt-4o-mini", 5)[1]
+    late["id"], late["body"]["id"] = "g-late", "glate"
+    ingest(store, [late])  # a late generation on a summed day
+    assert marked_days(store) == {day(DAYS_AGO)}
+    rollup.refresh(store, first)
+    assert by_model(store, first) == api_by_model(store, first)
+    assert by_model(store, first)["gpt-4o-mini"] == (1, 15)
+
+    # Yesterday's generation re-sent as starting today: yesterday's sum loses it.
+    moved = run("d2", "dora", 0, "gpt-4o", 10)[1]
+    ingest(store, [moved])
+    assert marked_days(store) == {day(1)}
+    rollup.refresh(store, first)
+    assert by_model(store, first) == api_by_model(store, first)
+
+    # Today's failing span on a trace that started days ago: that trace's day counts it.
+    failing = {"id": "fd1", "trace_id": "d1", "level": "ERROR", "start_time": at(0)}
+    ingest(store, [{"id": "e-1", "type": "observation-create", "body": failing}])
+    assert marked_days(store) == {day(DAYS_AGO)}
+    rollup.refresh(store, first)
+    with store.read() as conn:
+        assert sum(r["error_traces"] for r in rollup.daily(conn, first)) == 1
+
+    # Today's healthy spans mark nothing: the common write stays cheap.
+    ingest(store, run("d3", "dora", 0, "gpt-4o", 10))
+    assert marked_days(store) == set()
 
 
 def _wait_for(check: Any, what: str, seconds: float = 20.0) -> None:

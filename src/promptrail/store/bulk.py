@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func
 
 
-def _insert(conn: Connection, table: Table) -> Any:
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """INSERT for the connection's database, with its `on_conflict_*` methods."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
@@ -120,7 +121,7 @@ def upsert(
     replace, keep = tuple(replace), tuple(keep)
 
     def build() -> Any:
-        stmt = _insert(conn, table).values({name: bindparam(name) for name in columns})
+        stmt = dialect_insert(conn, table).values({name: bindparam(name) for name in columns})
         skip = set(keys) | set(keep)
         set_ = {
             name: stmt.excluded[name]
@@ -142,7 +143,7 @@ def insert_missing(
     columns = tuple(rows[0])
 
     def build() -> Any:
-        stmt = _insert(conn, table).values({name: bindparam(name) for name in columns})
+        stmt = dialect_insert(conn, table).values({name: bindparam(name) for name in columns})
         return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
     _execute_many(conn, ("missing", table.name, columns, keys), build, table, rows)

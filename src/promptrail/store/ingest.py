@@ -31,6 +31,7 @@ from promptrail.api.tracing import (
 from promptrail.store.bulk import insert_missing, json_text, upsert
 from promptrail.store.pricing import PriceTable
 from promptrail.store.tracing import observations, scores, trace_tags, traces
+from promptrail.store.ui_sums import mark_observation_days
 
 _json = json_text
 
@@ -206,7 +207,9 @@ class Batch:
             conn.execute(delete(trace_tags).where(trace_tags.c.trace_id.in_(ids)))
             rows = [{"trace_id": t, "tag": tag} for t, tags in self.tags.items() for tag in tags]
             insert_missing(conn, trace_tags, rows, keys=("trace_id", "tag"))
-        upsert(conn, observations, list(self.creates.values()))
+        created = list(self.creates.values())
+        mark_observation_days(conn, created + self.updates)
+        upsert(conn, observations, created)
         for row in self.updates:  # rare; in order, so two updates of one id apply in turn
             upsert(conn, observations, [row])
         if self.updates:

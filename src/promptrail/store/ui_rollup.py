@@ -5,11 +5,13 @@ pages need a few dozen numbers. So each UTC day before today is summed once, in 
 into the `ui_day_*` tables (`ui_sums.py` says what they hold), and a page adds today's
 totals, summed from the raw rows, to the stored days it covers.
 
-A stored day stays right because triggers (migration 0003) note in `ui_dirty_days` any
-day before today that a write touches (a late batch, an update that ends yesterday's
-generation, a backfill, a score added to last week's trace); the next read computes those
-days again. Writes of today's rows do not run the triggers' bodies. The computing runs
-on a `Refresher` thread, never in a page's request: a page reads what is stored.
+A stored day stays right because every write notes in `ui_dirty_days` any day before
+today that it touches (a late batch, an update that ends yesterday's generation, a
+backfill, a score added to last week's trace): triggers on traces and scores (migration
+0003), the ingest writer for observations (`ui_sums.mark_observation_days`, once per
+batch); the next read computes those days again. Writes of today's rows mark nothing.
+The computing runs on a `Refresher` thread, never in a page's request: a page reads what
+is stored.
 """
 
 from __future__ import annotations

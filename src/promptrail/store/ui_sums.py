@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,6 +36,7 @@ from sqlalchemy import (
     select,
 )
 
+from promptrail.store.bulk import dialect_insert
 from promptrail.store.tables import NAME, Timestamp, metadata
 from promptrail.store.trace_metrics import _day
 from promptrail.store.tracing import observations as obs_t
@@ -163,6 +164,61 @@ def live_start() -> date:
 
 def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def mark_observation_days(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Note in `dirty_days` each stored day that writing these observation rows changes,
+    before they are written (the rows they replace are read here). A row that is late
+    (started before today) or an ERROR touches its own day and its trace's; so does the
+    stored row it replaces. Once per batch what migration 0003's triggers did per row
+    (0009 says why they went). The counter, not DO NOTHING: a refresh deleting the mark
+    then waits for this transaction instead of summing the day without these rows."""
+    if not rows:
+        return
+    cutoff = midnight(today())
+    moments: list[datetime] = []
+    touched: set[str] = set()
+    for row in rows:
+        start = row["start_time"]
+        late = start is not None and start < cutoff
+        if late or row["level"] == "ERROR":
+            touched.add(row["trace_id"])
+            if late:
+                moments.append(start)
+    for ids in _chunks([row["id"] for row in rows]):
+        replaced = select(obs_t.c.trace_id, obs_t.c.start_time).where(
+            obs_t.c.id.in_(ids), or_(obs_t.c.start_time < cutoff, obs_t.c.level == "ERROR")
+        )
+        for trace_id, start in conn.execute(replaced):
+            touched.add(trace_id)
+            moments.append(start)
+    for ids in _chunks(sorted(touched)):
+        found = select(traces_t.c.start_time).where(
+            traces_t.c.id.in_(ids), traces_t.c.start_time < cutoff
+        )
+        moments.extend(conn.execute(found).scalars())
+    days = sorted({_utc_day(m) for m in moments if m is not None and _aware(m) < cutoff})
+    if days:
+        mark = dialect_insert(conn, dirty_days).values([{"day": day} for day in days])
+        conn.execute(
+            mark.on_conflict_do_update(index_elements=["day"], set_={"n": dirty_days.c.n + 1})
+        )
+
+
+_IDS_PER_QUERY = 1000
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _IDS_PER_QUERY):
+        yield values[start : start + _IDS_PER_QUERY]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _utc_day(moment: datetime) -> str:
+    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%d")
 
 
 # -- summing raw rows over [start, end), by UTC day -------------------------------------------

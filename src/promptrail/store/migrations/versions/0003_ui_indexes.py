@@ -166,9 +166,12 @@ def _mark(row: str, touched: tuple[str, str] | None, today: str) -> str:
     )
 
 
-def _sqlite_triggers() -> None:
+def _sqlite_triggers(tables: Sequence[str] = tuple(_SQLITE_TRIGGERS)) -> None:
+    """The marking triggers of `tables` (0009 drops the observations' and recreates them
+    on its downgrade)."""
     today = _SQLITE_TODAY
-    for table, (when, touched) in _SQLITE_TRIGGERS.items():
+    for table in tables:
+        when, touched = _SQLITE_TRIGGERS[table]
         for event, rows in (("INSERT", ["NEW"]), ("UPDATE", ["NEW", "OLD"])):
             condition = " OR ".join(f"({when.format(row=row, today=today)})" for row in rows)
             body = " ".join(_mark(row, each, today) for row in rows for each in touched)
@@ -210,15 +213,24 @@ END $$
 """
 
 
+_PG_WHENS = {
+    "traces": "NEW.start_time < {today}",
+    "observations": "NEW.start_time < {today} OR NEW.level = 'ERROR'",
+}
+
+
 def _postgres_triggers() -> None:
-    today = _PG_TODAY
-    op.execute(_PG_FUNCTION.replace("TODAY", today))
-    whens = {
-        "traces": "NEW.start_time < {today}",
-        "observations": "NEW.start_time < {today} OR NEW.level = 'ERROR'",
-    }
-    for table, when in whens.items():
-        new = when.format(today=today)
+    op.execute(_PG_FUNCTION.replace("TODAY", _PG_TODAY))
+    _postgres_row_triggers(tuple(_PG_WHENS))
+    op.execute(
+        "CREATE TRIGGER ui_mark_scores AFTER INSERT OR UPDATE ON scores FOR EACH ROW "
+        "WHEN (NEW.trace_id IS NOT NULL) EXECUTE FUNCTION ui_mark_days()"
+    )
+
+
+def _postgres_row_triggers(tables: Sequence[str]) -> None:
+    for table in tables:
+        new = _PG_WHENS[table].format(today=_PG_TODAY)
         old = new.replace("NEW.", "OLD.")
         op.execute(
             f"CREATE TRIGGER ui_mark_{table}_insert AFTER INSERT ON {table} FOR EACH ROW "
@@ -228,10 +240,6 @@ def _postgres_triggers() -> None:
             f"CREATE TRIGGER ui_mark_{table}_update AFTER UPDATE ON {table} FOR EACH ROW "
             f"WHEN ({new} OR {old}) EXECUTE FUNCTION ui_mark_days()"
         )
-    op.execute(
-        "CREATE TRIGGER ui_mark_scores AFTER INSERT OR UPDATE ON scores FOR EACH ROW "
-        "WHEN (NEW.trace_id IS NOT NULL) EXECUTE FUNCTION ui_mark_days()"
-    )
 
 
 def downgrade() -> None:
