@@ -208,7 +208,8 @@ class Batch:
             rows = [{"trace_id": t, "tag": tag} for t, tags in self.tags.items() for tag in tags]
             insert_missing(conn, trace_tags, rows, keys=("trace_id", "tag"))
         created = list(self.creates.values())
-        mark_observation_days(conn, created + self.updates)
+        if conn.dialect.name == "sqlite":  # PostgreSQL's triggers do it (migration 0009)
+            mark_observation_days(conn, created + self.updates)
         upsert(conn, observations, created)
         for row in self.updates:  # rare; in order, so two updates of one id apply in turn
             upsert(conn, observations, [row])

@@ -7,9 +7,9 @@ totals, summed from the raw rows, to the stored days it covers.
 
 A stored day stays right because every write notes in `ui_dirty_days` any day before
 today that it touches (a late batch, an update that ends yesterday's generation, a
-backfill, a score added to last week's trace): triggers on traces and scores (migration
-0003), the ingest writer for observations (`ui_sums.mark_observation_days`, once per
-batch); the next read computes those days again. Writes of today's rows mark nothing.
+backfill, a score added to last week's trace): triggers (migration 0003), except for
+observations on SQLite, which the ingest writer marks once per batch (migration 0009
+says why); the next read computes those days again. Writes of today's rows mark nothing.
 The computing runs on a `Refresher` thread, never in a page's request: a page reads what
 is stored.
 """

@@ -170,9 +170,10 @@ def mark_observation_days(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Note in `dirty_days` each stored day that writing these observation rows changes,
     before they are written (the rows they replace are read here). A row that is late
     (started before today) or an ERROR touches its own day and its trace's; so does the
-    stored row it replaces. Once per batch what migration 0003's triggers did per row
-    (0009 says why they went). The counter, not DO NOTHING: a refresh deleting the mark
-    then waits for this transaction instead of summing the day without these rows."""
+    stored row it replaces. On SQLite, once per batch, what migration 0003's triggers did
+    per row (0009 says why they went there, and stayed on PostgreSQL). The counter, not
+    DO NOTHING: a refresh deleting the mark then waits for this transaction instead of
+    summing the day without these rows."""
     if not rows:
         return
     cutoff = midnight(today())
