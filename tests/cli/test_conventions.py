@@ -69,7 +69,9 @@ def test_shell_completion_script_is_available() -> None:
         [sys.executable, "-m", "promptrail.cli.main", "--show-completion", "bash"],
         capture_output=True,
         text=True,
-        env={**os.environ, "SHELL": "/bin/bash"},
+        # typer detects the shell from the parent processes unless told to take it as the
+        # option's value; under a test runner the parents are no shell at all.
+        env={**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"},
         check=False,
     )
     assert proc.returncode == 0, proc.stderr

@@ -20,6 +20,7 @@ from .faultproxy import FaultProxy
 FAULTS = ["refuse", "blackhole", "delay", "500", "truncate", "garbage", "404"]
 TTL = 0.1
 TIMEOUT = 0.3  # short, so that blackhole and delay cost little; the logic is the same
+WARM_TIMEOUT = 10.0  # warming the cache precedes the fault: a busy machine must not fail it
 
 
 class Driver:
@@ -71,7 +72,7 @@ def test_warm_cache_answers_ten_thousand_calls_through_any_fault(
 
     async def body() -> tuple[list[Any], float]:
         driver = Driver(kind, proxy.url, snapshot=snapshot)
-        warm = await driver.get(name=name, cache_ttl=TTL)
+        warm = await driver.get(name=name, cache_ttl=TTL, timeout=WARM_TIMEOUT)
         assert warm.source == "registry"
         proxy.set_mode(fault, delay=5)
         await asyncio.sleep(TTL)

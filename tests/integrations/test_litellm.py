@@ -4,6 +4,7 @@ OpenAI's and Anthropic's HTTP APIs."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,24 +22,33 @@ MESSAGES = [{"role": "user", "content": "How do I reset my password?"}]
 # LiteLLM's own types make pydantic warn; that is LiteLLM's business, not a failure here.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier"),
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _drop_litellm_clients() -> Iterator[None]:
-    """LiteLLM caches its provider clients for the process; their sockets to the fakes would
-    be reported unclosed in whatever test the garbage collector happens to run in later."""
+@pytest.fixture(autouse=True)
+def _close_litellm_clients() -> Iterator[None]:
+    """LiteLLM caches its provider clients for the process, and its logging makes an event
+    loop for the calling thread; it closes neither. Both are closed here after each test, or
+    their sockets are reported unclosed in whatever later test the garbage collector runs in."""
     yield
-    import gc
-    import warnings
-
     import litellm
 
-    litellm.in_memory_llm_clients_cache.flush_cache()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gc.collect()
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()  # LiteLLM's, if it made one
+    except RuntimeError:  # asyncio.run ended in this thread: it leaves no loop set
+        loop = asyncio.new_event_loop()
+    cache = litellm.in_memory_llm_clients_cache
+    for client in list(cache.cache_dict.values()):
+        close = getattr(client, "close", None)
+        if close is None:
+            continue
+        if inspect.iscoroutinefunction(close):
+            loop.run_until_complete(close())
+        else:
+            close()
+    cache.flush_cache()
+    loop.close()
+    asyncio.set_event_loop_policy(None)  # a fresh policy: the next caller gets a new loop
 
 
 def test_completion_through_openai_is_a_generation_with_usage_and_the_prompt_link(
@@ -92,6 +102,8 @@ def test_a_stream_and_acompletion_through_anthropic(
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
     async def run() -> str:
+        from litellm.llms.custom_httpx.async_client_cleanup import close_litellm_async_clients
+
         response = await acompletion(
             model="anthropic/claude-haiku-4-5",
             messages=MESSAGES,
@@ -99,6 +111,7 @@ def test_a_stream_and_acompletion_through_anthropic(
             api_key="k",
             max_tokens=60,
         )
+        await close_litellm_async_clients()  # its sessions belong to this loop
         return str(response.choices[0].message.content)
 
     whole = asyncio.run(run())

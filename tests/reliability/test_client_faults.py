@@ -16,7 +16,7 @@ import pytest
 
 from client.conftest import Registry
 from client.faultproxy import FaultProxy
-from client.test_faults import TIMEOUT, TTL, Driver, run
+from client.test_faults import TIMEOUT, TTL, WARM_TIMEOUT, Driver, run
 from promptrail.content import content_hash, content_of
 from promptrail.errors import RegistryUnavailable
 from reliability.conftest import size
@@ -81,7 +81,7 @@ def test_a_warm_cache_serves_the_true_prompt_through_any_fault(
 
     async def body() -> tuple[list[Any], int]:
         driver = Driver(kind, proxy.url)
-        warm = await driver.get(name=name, cache_ttl=TTL)
+        warm = await driver.get(name=name, cache_ttl=TTL, timeout=WARM_TIMEOUT)
         assert warm.source == "registry"
         arm(proxy, fault, name)
         results: list[Any] = []

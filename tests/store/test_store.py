@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Connection
 
 from kit import request, text_version
 from promptrail.store import NotFound, Store, StoreConflict, changes, migrate
@@ -74,3 +75,18 @@ def test_migrations_leave_the_revision_counter_at_one(db_url: str) -> None:
     migrate.upgrade(store.engine)
     assert store.revision() == 1
     store.close()
+
+
+def test_a_read_sees_one_snapshot_while_a_publish_commits(store: Store) -> None:
+    # A page reads several queries in one read; a publish landing between them must not
+    # make them disagree (the dashboard showed partial totals with no "pending" note).
+    def prompt_count(conn: Connection) -> int:
+        return len(conn.exec_driver_sql("SELECT name FROM prompts").all())
+
+    store.publish(request([text_version("first", 1, "one")]))
+    with store.read() as conn:
+        before = prompt_count(conn)
+        store.publish(request([text_version("second", 1, "two")]))  # another connection
+        assert prompt_count(conn) == before
+    with store.read() as conn:
+        assert prompt_count(conn) == before + 1

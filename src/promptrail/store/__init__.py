@@ -150,8 +150,14 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """One read transaction that sees one snapshot: a page's several queries agree with
+        each other even while writers commit (PostgreSQL's default, READ COMMITTED, gives
+        each statement a newer snapshot; SQLite's WAL read transaction already holds one)."""
+        with self.engine.connect() as conn:
+            if self.backend == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self, *, bump: bool = True) -> Iterator[Connection]:
