@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -216,7 +217,7 @@ class TracedAsyncStream(_Wrapped):
         await self.close()
 
 
-class Ending:
+class Ending(ABC):
     """Base for collectors: `finish` records `fields()` once, then ends the generation."""
 
     def __init__(self, obs: Obs) -> None:
@@ -231,11 +232,11 @@ class Ending:
 
             self.obs.update(completion_start_time=time_ns())
 
-    def fields(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def fields(self) -> dict[str, Any]: ...
 
-    def add(self, chunk: Any) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def add(self, chunk: Any) -> None: ...
 
     def finish(self, exc: BaseException | None = None) -> None:
         if self.done:

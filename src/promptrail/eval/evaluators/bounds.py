@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -57,13 +58,13 @@ class RangeSpec(BaseSpec):
         return self
 
 
-class _Bound(Evaluator):
+class _Bound(Evaluator, ABC):
     Spec = RangeSpec
     spec: RangeSpec
     unit = ""
 
-    def measure(self, case: Case) -> float | None:
-        raise NotImplementedError
+    @abstractmethod
+    def measure(self, case: Case) -> float | None: ...
 
     def evaluate(self, case: Case) -> Score:
         value = self.measure(case)
