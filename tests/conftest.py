@@ -45,11 +45,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(key, raising=False)
 
 
-@pytest.fixture(autouse=True)
-def _process_tracer_restored() -> Iterator[None]:
-    """A test that configures the process-wide tracer (an in-process CLI run, say) leaves
-    it behind for the next: its undelivered items, meant for a server now gone, would make
-    every later flush wait out its timeout."""
+@contextlib.contextmanager
+def _tracer_restored() -> Iterator[None]:
+    """A test (or a module's fixture) that configures the process-wide tracer, an
+    in-process CLI run say, leaves it behind for the next: its undelivered items, meant
+    for a server now gone, would make every later flush wait out its timeout, and its
+    export thread's socket would surface as a ResourceWarning in some unrelated test."""
     from promptrail.tracing import tracer as tracer_module
 
     before = tracer_module.active
@@ -59,6 +60,18 @@ def _process_tracer_restored() -> Iterator[None]:
         tracer_module.active = before
         if after is not None:
             after.shutdown(timeout=0)
+
+
+@pytest.fixture(autouse=True)
+def _process_tracer_restored() -> Iterator[None]:
+    with _tracer_restored():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _process_tracer_restored_after_module() -> Iterator[None]:
+    with _tracer_restored():
+        yield
 
 
 @dataclass

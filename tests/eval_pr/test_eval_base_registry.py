@@ -4,6 +4,7 @@ pull request's preview label; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import pytest
 from conftest import GitRepo
 from promptrail.api.client import RegistryClient
 from promptrail.testing.fake_openai import FakeOpenAI
+from promptrail.tracing import MemoryExporter, Tracer
+from promptrail.tracing import tracer as tracer_module
+from promptrail.tracing.tracer import installed
 from serverproc import ServerProcess
 
 from .conftest import BAD, GOOD, eval_base, prompt_file
@@ -63,3 +67,37 @@ def test_the_base_run_is_reused_and_the_head_recorded_on_the_preview_label(
     assert code == 0
     assert third["llm_calls"] == 0
     assert len(llm_env.requests) == calls
+
+
+def test_an_in_process_run_traces_to_the_registry_and_leaves_the_callers_tracer_alone(
+    eval_repo: GitRepo, llm_env: FakeOpenAI, server: ServerProcess
+) -> None:
+    """Run inside someone's process (a notebook, a test), `eval` traces its LLM calls to
+    the registry with a tracer of its own, then stops it: the caller's tracer is still the
+    active one and still exporting, and no export thread (with its sockets) is left."""
+    eval_repo.write_prompt("capital", prompt_file(BAD + ".", 1))
+    eval_repo.commit("v1")
+    eval_repo.git("checkout", "-q", "-b", "pr-8")
+    eval_repo.write_prompt("capital", prompt_file(GOOD + "?", 2))
+    eval_repo.commit("v2")
+    mine = MemoryExporter()
+    caller = Tracer(exporter=mine)
+    with installed(caller):
+        threads_before = _export_threads()
+
+        code, report, _ = eval_base(eval_repo.path, "--registry", server.url)
+
+        assert code == 0, report
+        assert tracer_module.active is caller
+        assert _export_threads() == threads_before
+        with caller.start_span("after the run"):
+            pass
+        assert caller.flush(5.0)
+        assert any(event["body"].get("name") == "after the run" for event in mine.events)
+    with RegistryClient(server.url) as registry:
+        traced = registry.list_traces(limit=100).meta.total_items
+    assert traced == 24  # each LLM call of both sides, delivered before the run ended
+
+
+def _export_threads() -> int:
+    return sum(t.name == "promptrail-tracer" and t.is_alive() for t in threading.enumerate())

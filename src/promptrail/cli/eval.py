@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -153,10 +155,7 @@ def command(
         return
     if prompt is None:
         raise UsageError("name the PROMPT to evaluate (or --base REF for every changed one)")
-    client = _registry(registry, api_key)
-    try:
-        if client is not None:
-            _configure_tracing(client.url, api_key)
+    with registry_session(registry, api_key) as client:
         try:
             plan = prepare(PromptRepo(path), options, client)
             from promptrail.eval.runner import run
@@ -173,10 +172,6 @@ def command(
                 _print(result, output_format)
                 err(f"error: the run was not recorded: {exc}")
                 raise typer.Exit(UNAVAILABLE) from None
-    finally:
-        if client is not None:
-            client.close()
-        _flush_tracing()
     _print(result, output_format)
     if recorded is not None and output_format == "table":
         err(
@@ -200,24 +195,23 @@ def parse_params(pairs: list[str]) -> dict[str, object]:
     return params
 
 
-def _registry(url: str | None, api_key: str | None) -> RegistryClient | None:
+@contextmanager
+def registry_session(url: str | None, api_key: str | None) -> Iterator[RegistryClient | None]:
+    """The registry's client for one run (None without a URL), with the run's LLM calls
+    traced to that registry. After it both are closed, the traces flushed, and the
+    process's own tracer is as it was: an in-process run leaves no export thread behind."""
     if not url:
-        return None
+        yield None
+        return
     from promptrail.api.client import RegistryClient
+    from promptrail.tracing.tracer import Tracer, installed
 
-    return RegistryClient(url, api_key)
-
-
-def _configure_tracing(url: str, api_key: str | None) -> None:
-    from promptrail.tracing import configure
-
-    configure(url, api_key)
-
-
-def _flush_tracing() -> None:
-    from promptrail.tracing import flush
-
-    flush(10.0)
+    client = RegistryClient(url, api_key)
+    try:
+        with installed(Tracer(client.url, api_key)):
+            yield client
+    finally:
+        client.close()
 
 
 def _print(result: RunResult, output_format: str) -> None:

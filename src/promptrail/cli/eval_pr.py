@@ -40,7 +40,7 @@ def command(
     api_key: str | None,
     no_record: bool,
 ) -> None:
-    from promptrail.cli.eval import _configure_tracing, _flush_tracing, _registry
+    from promptrail.cli.eval import registry_session
 
     if flags.traces:
         if flags.base is not None or flags.head is not None:
@@ -52,10 +52,7 @@ def command(
             f"--base evaluates every changed prompt; drop {flags.prompt!r} "
             "(or use --ref to evaluate one prompt at a ref)"
         )
-    client = _registry(registry, api_key)
-    try:
-        if client is not None:
-            _configure_tracing(client.url, api_key)
+    with registry_session(registry, api_key) as client:
         try:
             if flags.traces:
                 if client is None:
@@ -70,10 +67,6 @@ def command(
         except (LlmUnavailable, RegistryUnavailable) as exc:
             err(f"error: {exc}")
             raise typer.Exit(UNAVAILABLE) from None
-    finally:
-        if client is not None:
-            client.close()
-        _flush_tracing()
     if output_format == "json":
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -20,7 +20,8 @@ import atexit
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from promptrail import settings
@@ -341,6 +342,24 @@ def configure(*args: Any, **kwargs: Any) -> Tracer:
     return tracer
 
 
+@contextmanager
+def installed(tracer: Tracer, flush_timeout: float = 10.0) -> Iterator[Tracer]:
+    """`tracer` is the process-wide one inside the block; after it, `tracer` is flushed
+    (within `flush_timeout`) and stopped, and the one before is back, untouched. For a
+    command run inside someone else's process (a test, a notebook), which must neither
+    shut down the caller's tracer nor leave its own export thread and sockets behind."""
+    global active
+    with _lock:
+        previous, active = active, tracer
+    try:
+        yield tracer
+    finally:
+        with _lock:
+            if active is tracer:
+                active = previous
+        tracer.shutdown(timeout=flush_timeout)
+
+
 def _shutdown_all() -> None:
     """At exit: every tracer flushes, all within the longest of their bounds together."""
     import time
@@ -355,4 +374,4 @@ def _shutdown_all() -> None:
 
 atexit.register(_shutdown_all)
 
-__all__ = ["Trace", "Tracer", "configure", "get_tracer"]
+__all__ = ["Trace", "Tracer", "configure", "get_tracer", "installed"]
