@@ -110,7 +110,7 @@ def test_unknown_prompt_is_a_usage_error_for_render_and_get(
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli("validate", str(tmp_path / "nonexistent"))
     assert result.exit_code == 2, result.output
-    assert "no such folder" in result.stderr
+    assert "no such file or folder" in result.stderr
 
 
 def test_unreachable_registry_exits_3(example_repo: GitRepo) -> None:

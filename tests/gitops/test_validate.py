@@ -36,7 +36,7 @@ def codes(found: list[Problem]) -> list[str]:
 def test_example_repository_is_valid(example_repo: GitRepo) -> None:
     result = run_cli("validate", cwd=example_repo.path)
     assert result.exit_code == 0, result.output
-    assert "ok: 4 prompts valid" in result.stdout
+    assert "ok: 4 prompts are valid" in result.stdout
 
 
 def test_unknown_key_suggests_the_known_one(git_repo: GitRepo) -> None:
@@ -404,3 +404,60 @@ def test_validate_reads_the_registry_state_from_a_real_server(
     assert result.exit_code == 1
     assert "error[registry-conflict]" in result.stdout
     assert "bump to 2" in result.stdout
+
+
+# -- what validate looks at -----------------------------------------------------------------
+
+
+def test_a_repository_without_prompts_folder_is_refused_not_linted(git_repo: GitRepo) -> None:
+    git_repo.write("docker-compose.yml", "services: {web: {image: nginx}}\n")
+    git_repo.commit("compose")
+    result = run_cli("validate", cwd=git_repo.path)
+    assert result.exit_code == 1
+    assert "no-prompts" in result.stdout
+    assert "docker-compose.yml" not in result.stdout
+
+
+def test_a_parent_folder_does_not_walk_into_the_repositories_below(
+    git_repo: GitRepo, tmp_path: Path
+) -> None:
+    # tmp_path holds a broken prompt of its own and, below it, a repository with another.
+    (tmp_path / "stray.yaml").write_text("version: one\n")
+    git_repo.write_prompt("inner", "version: one\n")
+    found = validate(PromptRepo(tmp_path))
+    assert {p.file for p in found if p.code == "schema"} == {f"{tmp_path.name}/stray.yaml"}
+
+
+def test_single_files_report_only_their_own_problems(git_repo: GitRepo) -> None:
+    write_text(git_repo, "good")
+    git_repo.write_prompt("bad", "version: one\nprompt: hi\n")
+    git_repo.write_prompt("other", "version: two\nprompt: hi\n")
+    git_repo.commit("three")
+
+    one = run_cli("validate", "prompts/bad.yaml", cwd=git_repo.path)
+    assert one.exit_code == 1
+    assert "prompts/bad.yaml:1" in one.stdout
+    assert "other" not in one.stdout
+
+    clean = run_cli("validate", str(git_repo.path / "prompts/good.yaml"))
+    assert clean.exit_code == 0, clean.output
+    assert "ok: 1 prompt is valid" in clean.stdout
+
+    outside = run_cli("validate", "docker-compose.yml", cwd=git_repo.path)
+    assert outside.exit_code == 2
+
+
+def test_a_schema_error_does_not_hide_a_template_error_in_the_same_file(
+    git_repo: GitRepo,
+) -> None:
+    git_repo.write_prompt(
+        "mixed",
+        "version: 1\ntype: chat\ntags: 3\nmessages:\n"
+        "  - role: system\n    content: fine {{ who }}\n"
+        "  - role: user\n    content: |\n      first line\n      {% if x %} never closed\n",
+    )
+    found = problems(git_repo)
+    assert [(p.code, p.line) for p in found if p.code in ("schema", "template")] == [
+        ("schema", 3),
+        ("template", 10),
+    ]

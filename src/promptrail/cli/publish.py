@@ -36,7 +36,7 @@ def command(
         str | None,
         typer.Option(
             "--preview-label",
-            "--label-prefix",
+            "--label-prefix",  # the older spelling, kept for workflows already written
             help="Publish this branch's changed prompts under a preview label (e.g. pr-123).",
             show_default=False,
         ),

@@ -60,7 +60,9 @@ def summary(problems: Sequence[Problem], checked: int | None = None) -> str:
     errors = [p for p in problems if is_error(p)]
     warnings = len(problems) - len(errors)
     if not problems:
-        return f"ok: {checked} prompts valid" if checked is not None else "ok: no problems"
+        if checked is None:
+            return "ok: no problems"
+        return f"ok: {_count(checked, 'prompt')} {'is' if checked == 1 else 'are'} valid"
     files = len({p.file for p in errors if p.file})
     parts = []
     if errors:

@@ -24,13 +24,13 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from promptrail.constants import LATEST, PREVIEW_PREFIX
-from promptrail.errors import Problem, TemplateError
+from promptrail.errors import Problem
 from promptrail.eval.checks import check_evals
 from promptrail.gitops.versioning import VersionHistory
-from promptrail.repo.promptfile import LoadedPrompt
+from promptrail.repo.promptfile import LoadedPrompt, template_problems
 from promptrail.repo.repository import PromptRepo
 from promptrail.repo.spec import LABEL_RE, PLACEHOLDER
-from promptrail.template import check_syntax, variables_of
+from promptrail.template import variables_of
 
 if TYPE_CHECKING:
     from promptrail.api.registry import RegistryState
@@ -113,34 +113,14 @@ def _problem(prompt: LoadedPrompt, code: str, message: str, *path: str | int) ->
 
 def _template_problems(prompt: LoadedPrompt) -> list[Problem]:
     spec = prompt.spec
-    problems: list[Problem] = []
-    if spec.type == "text":
-        error = _syntax_error(spec.prompt or "")
-        if error is not None:
-            line = prompt.source.text_line(("prompt",), error.line or 1)
-            problems.append(
-                Problem(f"`prompt`: {error}", prompt.path, line, "template", prompt.name)
-            )
-        return problems
+    templates = {"prompt": spec.prompt, "messages": spec.messages_as_dicts()}
+    problems = template_problems(templates, prompt.source, prompt.path, prompt.name)
     placeholders: dict[str, list[int]] = {}  # name -> indexes of the messages
     variables: set[str] = set()
     for index, message in enumerate(spec.messages_as_dicts() or []):
         if message["role"] == PLACEHOLDER:
             placeholders.setdefault(message["name"], []).append(index)
-            continue
-        error = _syntax_error(message["content"])
-        if error is not None:
-            line = prompt.source.text_line(("messages", index, "content"), error.line or 1)
-            problems.append(
-                Problem(
-                    f"`messages[{index}].content` ({message['role']}): {error}",
-                    prompt.path,
-                    line,
-                    "template",
-                    prompt.name,
-                )
-            )
-        else:
+        elif not problems:  # a template that does not parse has no variables to list
             variables.update(variables_of(message["content"]))
     for name, indexes in placeholders.items():
         if len(indexes) > 1:
@@ -168,14 +148,6 @@ def _template_problems(prompt: LoadedPrompt) -> list[Problem]:
                 )
             )
     return problems
-
-
-def _syntax_error(text: str) -> TemplateError | None:
-    try:
-        check_syntax(text)
-    except TemplateError as exc:
-        return exc
-    return None
 
 
 def _label_problems(prompt: LoadedPrompt, preview_prefix: str) -> list[Problem]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError
 
-from promptrail.errors import Problem, PromptFileError, SchemaProblems
-from promptrail.repo.spec import TOP_LEVEL_KEYS, EvalBlock, GateRule, PromptFile
+from promptrail.errors import Problem, PromptFileError, SchemaProblems, TemplateError
+from promptrail.repo.spec import PLACEHOLDER, TOP_LEVEL_KEYS, EvalBlock, GateRule, PromptFile
 from promptrail.repo.yamlfile import SourceMap, parse_mapping
+from promptrail.template import check_syntax
 
 
 @dataclass
@@ -70,8 +71,39 @@ def _parse_uncached(
     try:
         spec = PromptFile.model_validate(document)
     except ValidationError as exc:
-        return schema_problems(exc, document, source, name)
+        # The templates are checked too: fixing the schema should not reveal a second round.
+        problems = schema_problems(exc, document, source, name)
+        return problems + template_problems(document, source, path, name)
     return LoadedPrompt(name, path, blob, spec, source)
+
+
+def template_problems(
+    document: Mapping[str, Any], source: SourceMap, path: str, name: str
+) -> list[Problem]:
+    """A problem (with its line in the file) per template in `prompt` or `messages` that
+    does not parse; reads the raw mapping, so it works on a file the schema refused."""
+    problems = []
+    for key_path, what, text in _templates(document):
+        try:
+            check_syntax(text)
+        except TemplateError as exc:
+            line = source.text_line(key_path, exc.line or 1)
+            problems.append(Problem(f"{what}: {exc}", path, line, "template", name))
+    return problems
+
+
+def _templates(document: Mapping[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
+    prompt = document.get("prompt")
+    if isinstance(prompt, str):
+        yield ("prompt",), "`prompt`", prompt
+    messages = document.get("messages")
+    for index, message in enumerate(messages if isinstance(messages, list) else []):
+        if not isinstance(message, Mapping) or message.get("role") == PLACEHOLDER:
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            what = f"`messages[{index}].content` ({message.get('role')})"
+            yield ("messages", index, "content"), what, content
 
 
 _TAGS = {"message", "placeholder"}

@@ -83,7 +83,8 @@ class PromptRepo:
     """A prompts folder, inside a git repository or not.
 
     `root` is the folder that holds `prompts/` (or the prompts folder itself when it has
-    no `prompts/` child). Git operations need the folder to be inside a git work tree.
+    no `prompts/` child and is not a repository's root). Git operations need the folder to
+    be inside a git work tree.
     """
 
     def __init__(self, path: str | os.PathLike[str] = ".", prompts_dir: str = PROMPTS_DIR):
@@ -92,7 +93,11 @@ class PromptRepo:
             raise UsageError(f"{path}: no such folder")
         if path.is_file():
             raise UsageError(f"{path}: expected a folder holding `{prompts_dir}/`, got a file")
-        self.prompts_path = path / prompts_dir if (path / prompts_dir).is_dir() else path
+        if (path / prompts_dir).is_dir() or (path / ".git").exists():
+            # A repository's root without `prompts/` holds no prompts, whatever YAML it has.
+            self.prompts_path = path / prompts_dir
+        else:
+            self.prompts_path = path
         # The folder holding `prompts/` and its siblings (`datasets/`, the user's modules).
         self.root = self.prompts_path.parent if self.prompts_path != path else path
         self._git: Git | None = None
@@ -105,7 +110,7 @@ class PromptRepo:
     def git_root(self) -> Path | None:
         if not self._looked_for_git:
             self._looked_for_git = True
-            root = find_root(self.prompts_path)
+            root = find_root(self.prompts_path if self.prompts_path.is_dir() else self.root)
             self._git = Git(root) if root is not None else None
         return self._git.root if self._git is not None else None
 
@@ -203,6 +208,10 @@ class PromptRepo:
             entries[name] = Entry(name, path, blob)
         return entries, problems
 
+    def display_path(self, shown: str) -> Path:
+        """The file behind a path as problems show it (relative to the git root)."""
+        return (self.git_root or self.prompts_path.parent).joinpath(shown).resolve()
+
     def _relative_display(self, file: Path) -> str:
         base = self.git_root or self.prompts_path.parent
         try:
@@ -219,7 +228,12 @@ class PromptRepo:
         display = "" if display == "." else display + "/"
         files = []
         for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            # Not into hidden folders, nor into another repository (a parent folder's walk).
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if not d.startswith(".") and not os.path.exists(os.path.join(dirpath, d, ".git"))
+            )
             folder = dirpath[len(root) + 1 :].replace(os.sep, "/")
             folder = folder + "/" if folder else ""
             for filename in sorted(filenames):

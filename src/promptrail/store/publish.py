@@ -130,7 +130,7 @@ def check(request: PublishRequest, policy: PublishPolicy) -> Checked:
     if preview_moves and not preview:
         refuse(
             f"preview labels ({policy.preview_prefix}...) and other labels cannot move in one "
-            "publish: publish the preview on its own (`publish --label-prefix`)"
+            "publish: publish the preview on its own (`publish --preview-label`)"
         )
     if preview:
         targets = {(m.name, m.version) for m in request.labels if m.version is not None}
