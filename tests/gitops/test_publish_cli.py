@@ -197,3 +197,17 @@ def test_a_pin_gets_the_content_last_committed_under_its_number(
     git_repo.commit("promote v3")
     ok(publish(git_repo, api.url))
     ok(plan(git_repo, api.url, "--check"))
+
+
+def test_a_preview_of_a_description_only_change_says_why_nothing_is_uploaded(
+    example_repo: GitRepo, api: Api
+) -> None:
+    ok(publish(example_repo, api.url))
+    example_repo.git("checkout", "-q", "-b", "describe")
+    path = example_repo.path / "prompts/summarize.yaml"
+    path.write_text(path.read_text().replace("description:", "description: Reworded.", 1))
+    example_repo.commit("reword the description")
+    shown = ok(publish(example_repo, api.url, "--preview-label", "pr-3")).stdout
+    assert "No changes: the registry matches git" not in shown
+    assert "Preview pr-3: nothing to upload, the registry already has the content" in shown
+    assert "published on merge" in shown

@@ -43,6 +43,10 @@ def test_bump_changes_only_the_number(git_repo: GitRepo) -> None:
     again = run_cli("version", cwd=git_repo.path)
     assert again.stdout == ""
     assert "already has a new version" in again.stderr
+    git_repo.commit("v2")
+    untouched = run_cli("version", cwd=git_repo.path)
+    assert untouched.exit_code == 0
+    assert "no prompt changed since HEAD: nothing to version" in untouched.stderr
 
 
 def test_check_reports_without_writing(git_repo: GitRepo) -> None:

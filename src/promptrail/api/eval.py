@@ -2,8 +2,8 @@
 
 `RunResult` is exactly what `promptrail eval --format json` prints and what the registry
 stores and serves back (`POST /api/v1/runs`, `GET /api/v1/runs/{run_id}`): one shape from
-the runner to the database to a script, so a stored run reads back identical. DESIGN.md
-("Evaluation") fixes its core keys; everything beyond them is additive.
+the runner to the database to a script, so a stored run reads back identical. Its core keys are
+fixed (docs/evaluation.md); everything beyond them is additive.
 
 Scores are numbers, booleans or categories (strings). An aggregate is the mean over the
 items that produced a number or a boolean (true = 1); a categorical score has none.

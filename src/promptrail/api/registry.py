@@ -59,7 +59,7 @@ class ApiError(_Model):
 
 
 class PublishedVersion(_Model):
-    """What the registry serves for one (name, version): the shape DESIGN fixes."""
+    """What the registry serves for one (name, version): the documented shape."""
 
     name: str
     version: int

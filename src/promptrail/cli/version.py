@@ -42,4 +42,13 @@ def command(
         err(f"{len(bumps)} prompt(s) need a new version: run `promptrail version`")
         raise typer.Exit(1)
     if not bumps:
-        err("every changed prompt already has a new version")
+        err(_nothing_to_bump(repo, base))
+
+
+def _nothing_to_bump(repo: PromptRepo, base: str | None) -> str:
+    ref = base if base is not None else ("HEAD" if repo.has_commits() else None)
+    if ref is not None:
+        added, removed, modified = repo.changed(ref, None)
+        if not (added or removed or modified):
+            return f"no prompt changed since {ref}: nothing to version"
+    return "every changed prompt already has a new version"

@@ -1,7 +1,7 @@
 """`promptrail init`: turn a repository into a prompt repository.
 
-Writes an example prompt, the GitHub workflows of the GitOps loop, the pre-commit hooks
-and a README section. New files are simply created; a file that already exists is only
+Writes an example prompt, the GitHub workflows of the GitOps loop, the pre-commit hooks,
+`.gitignore` lines for the local databases and a README section. New files are simply created; a file that already exists is only
 changed after the caller's `confirm` says yes, so nothing a user wrote is lost. Running
 it twice changes nothing the second time.
 
@@ -34,6 +34,9 @@ WORKFLOWS = {
 EXAMPLE_PROMPT = "prompts/welcome.yaml"
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 README = "README.md"
+GITIGNORE = ".gitignore"
+# `.promptrail/` holds the editor schema, which is committed, beside local databases.
+IGNORED = ".promptrail/*.db*", ".promptrail/*.sqlite*"
 README_MARKER = "<!-- promptrail -->"
 HOOK_IDS = ("promptrail-validate", "promptrail-version-check")
 DEFAULT_BRANCH = "main"
@@ -216,6 +219,7 @@ def plan_init(
         text = render_workflow(template, install=source.pip, branch=branch)
         _plan_file(plan, relative, text, "the promptrail workflow")
     _plan_pre_commit(plan, source)
+    _plan_gitignore(plan)
     _plan_readme(plan)
     return plan
 
@@ -335,6 +339,27 @@ def _indent_entry(entry: str, indent: str) -> str:
 
 def _dedent_lines(text: str) -> str:
     return "\n".join(line.strip() for line in text.splitlines())
+
+
+def _plan_gitignore(plan: InitPlan) -> None:
+    section = (
+        "# promptrail: the local registry database and the evaluation cache\n"
+        + "".join(f"{pattern}\n" for pattern in IGNORED)
+    )
+    path = plan.root / GITIGNORE
+    if not path.exists():
+        plan.changes.append(Change(GITIGNORE, "create", section, "ignore the local databases"))
+        return
+    current = _read(path)
+    lines = {line.strip() for line in current.splitlines()}
+    if all(pattern in lines for pattern in IGNORED) or ".promptrail/" in lines:
+        plan.unchanged.append(GITIGNORE)
+        return
+    separator = "" if not current or current.endswith("\n") else "\n"
+    new = current + separator + section
+    plan.changes.append(
+        Change(GITIGNORE, "append", new, "ignore the local databases", new[len(current) :])
+    )
 
 
 def _plan_readme(plan: InitPlan) -> None:

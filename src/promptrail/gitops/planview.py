@@ -16,7 +16,14 @@ def plural(count: int, word: str) -> str:
 def summary(plan: Plan) -> str:
     changed = len(plan.changed_names())
     unchanged = f"({plan.prompts - changed} of {plural(plan.prompts, 'prompt')} unchanged)"
-    if plan.empty:
+    if plan.empty and plan.preview_label:
+        # Previews carry content only; a description, tag or label edit lands on merge.
+        head = (
+            f"Preview {plan.preview_label}: nothing to upload, the registry already has the "
+            f"content of every prompt ({plural(plan.prompts, 'prompt')}); metadata and label "
+            "changes are published on merge"
+        )
+    elif plan.empty:
         head = f"No changes: the registry matches git ({plural(plan.prompts, 'prompt')})"
     elif plan.preview_label:
         # One preview content per prompt: previews never create versions.

@@ -71,7 +71,7 @@ def bump_revision(conn: Connection) -> None:
 
 
 def body_of(name: str, row: Any, labels: list[str], tags: list[str]) -> dict[str, Any]:
-    """The shape DESIGN fixes: {name, version, type, prompt | messages, config, labels, ...}."""
+    """The served shape: {name, version, type, prompt | messages, config, labels, ...}."""
     body: dict[str, Any] = {"name": name, "version": row.version, "type": row.type}
     if row.type == "chat":
         body["messages"] = row.messages or []

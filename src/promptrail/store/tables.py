@@ -3,7 +3,7 @@
 Versions are immutable: a row of `versions` is written once and never updated. Labels
 point at versions; every move appends to `label_history`.
 
-Previews (DESIGN scenario 8) live in `preview_labels`, apart from the version line. A
+Previews (pull request previews) live in `preview_labels`, apart from the version line. A
 pull request publishes its changed prompts under a throwaway label such as `pr-123`
 before any final version number exists, and may push other content under the same
 number an hour later; writing that into `versions` would either break immutability or

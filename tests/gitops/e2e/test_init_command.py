@@ -13,6 +13,7 @@ CREATED = [
     "prompts/welcome.yaml",
     *WORKFLOWS.values(),
     ".pre-commit-config.yaml",
+    ".gitignore",
     "README.md",
 ]
 
@@ -121,6 +122,22 @@ def test_init_yes_appends_to_existing_files_and_keeps_their_content(git_repo: Gi
     repos = yaml.safe_load(hooks_text)["repos"]
     assert [r["repo"] for r in repos] == ["https://github.com/psf/black", "local"]
     assert "appended   README.md" in result.stdout
+
+
+def test_init_keeps_the_local_databases_out_of_git_but_not_the_editor_schema(
+    git_repo: GitRepo,
+) -> None:
+    git_repo.write(".gitignore", "node_modules/\n")
+    assert run_cli("init", "--yes", cwd=git_repo.path).exit_code == 0
+    assert (git_repo.path / ".gitignore").read_text().startswith("node_modules/\n")
+    for local in ("registry.db", "registry.db-wal", "eval-cache.sqlite"):
+        git_repo.write(f".promptrail/{local}", "x")
+    git_repo.write(".promptrail/prompt.schema.json", "{}")
+    untracked = git_repo.git("status", "--porcelain", "--untracked-files=all")
+    assert ".promptrail/prompt.schema.json" in untracked
+    assert ".promptrail/registry.db" not in untracked
+    assert "eval-cache" not in untracked
+    assert "unchanged  .gitignore" in run_cli("init", cwd=git_repo.path).stdout
 
 
 def test_init_asks_before_each_change_and_respects_no(git_repo: GitRepo) -> None:
