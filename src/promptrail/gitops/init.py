@@ -1,9 +1,9 @@
 """`promptrail init`: turn a repository into a prompt repository.
 
 Writes an example prompt, the GitHub workflows of the GitOps loop, the pre-commit hooks,
-`.gitignore` lines for the local databases and a README section. New files are simply created; a file that already exists is only
-changed after the caller's `confirm` says yes, so nothing a user wrote is lost. Running
-it twice changes nothing the second time.
+`.gitignore` lines for the local databases and a README section. New files are simply
+created; a file that already exists is only changed after the caller's `confirm` says
+yes, so nothing a user wrote is lost. Running it twice changes nothing the second time.
 
 The workflows come from templates shipped in the package (`templates/init/`); this
 repository's own `.github/workflows/prompts-*.yml` are rendered from the same templates.
