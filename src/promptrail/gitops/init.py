@@ -342,9 +342,8 @@ def _dedent_lines(text: str) -> str:
 
 
 def _plan_gitignore(plan: InitPlan) -> None:
-    section = (
-        "# promptrail: the local registry database and the evaluation cache\n"
-        + "".join(f"{pattern}\n" for pattern in IGNORED)
+    section = "# promptrail: the local registry database and the evaluation cache\n" + "".join(
+        f"{pattern}\n" for pattern in IGNORED
     )
     path = plan.root / GITIGNORE
     if not path.exists():
