@@ -211,3 +211,19 @@ def test_a_preview_of_a_description_only_change_says_why_nothing_is_uploaded(
     assert "No changes: the registry matches git" not in shown
     assert "Preview pr-3: nothing to upload, the registry already has the content" in shown
     assert "published on merge" in shown
+
+
+def test_quiet_keeps_only_the_summary_and_the_problems(example_repo: GitRepo, api: Api) -> None:
+    shown = ok(plan(example_repo, api.url, "--quiet")).stdout
+    assert shown.strip().splitlines() == [
+        "Plan: 5 versions to create, 5 label changes, 8 metadata updates, 1 dataset version "
+        "(0 of 4 prompts unchanged)."
+    ]
+    published = ok(publish(example_repo, api.url, "-q")).stdout.strip().splitlines()
+    assert len(published) == 2
+    assert published[1].startswith("Published #")
+    example_repo.write_prompt("broken", "version: 1\nprompt: hi\nlabels: [latest]\n")
+    refused = plan(example_repo, api.url, "--quiet")
+    assert refused.exit_code == 1
+    assert "prompts/broken.yaml:3: `latest` is automatic" in refused.stdout
+    assert "  + version" not in refused.stdout

@@ -19,6 +19,14 @@ RegistryOption = Annotated[
         show_default=False,
     ),
 ]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Text output: only problems, drift and the summary, not every change.",
+    ),
+]
 ApiKeyOption = Annotated[
     str | None,
     typer.Option(

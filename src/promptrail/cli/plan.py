@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from promptrail.cli.common import ApiKeyOption, PathArgument, RegistryOption, err
+from promptrail.cli.common import ApiKeyOption, PathArgument, QuietOption, RegistryOption, err
 from promptrail.errors import UsageError
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def command(
         ),
     ] = False,
     output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    quiet: QuietOption = False,
     prune: Annotated[
         bool, typer.Option("--prune", help="Plan removing the labels of deleted prompt files.")
     ] = False,
@@ -69,7 +70,7 @@ def command(
     if output is Format.json:
         print(json.dumps(plan.as_dict(), indent=2, ensure_ascii=False))
     else:
-        print(plan.render_text())
+        print(plan.render_text(quiet))
     if plan.problems:
         raise typer.Exit(1)
     if check and not plan.in_sync:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from promptrail.cli.common import ApiKeyOption, PathArgument, RegistryOption, err
+from promptrail.cli.common import ApiKeyOption, PathArgument, QuietOption, RegistryOption, err
 from promptrail.cli.plan import Format, registry_client
 from promptrail.errors import UsageError
 from promptrail.gitops.planview import plural
@@ -62,6 +62,7 @@ def command(
         str | None, typer.Option("--ref", help="Publish the prompts at this git ref.")
     ] = None,
     output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.text,
+    quiet: QuietOption = False,
     registry: RegistryOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
@@ -112,7 +113,7 @@ def command(
                 dry_run=dry_run,
                 progress=stderr_progress,
             )
-    _show(done, output, dry_run)
+    _show(done, output, dry_run, quiet)
 
 
 def _optional_repo(path: str) -> PromptRepo | None:
@@ -125,7 +126,7 @@ def _optional_repo(path: str) -> PromptRepo | None:
         return None
 
 
-def _show(done: Published, output: Format, dry_run: bool) -> None:
+def _show(done: Published, output: Format, dry_run: bool, quiet: bool = False) -> None:
     plan, result = done.plan, done.result
     if output is Format.json:
         data = plan.as_dict()
@@ -134,7 +135,7 @@ def _show(done: Published, output: Format, dry_run: bool) -> None:
         data["result"] = result.model_dump() if result else None
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    print(plan.render_text())
+    print(plan.render_text(quiet))
     print(outcome_line(done, dry_run))
 
 

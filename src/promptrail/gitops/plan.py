@@ -141,10 +141,10 @@ class Plan:
             dry_run=dry_run,
         )
 
-    def render_text(self) -> str:
+    def render_text(self, quiet: bool = False) -> str:
         from promptrail.gitops.planview import render_text
 
-        return render_text(self)
+        return render_text(self, quiet)
 
     def as_dict(self) -> dict[str, Any]:
         from promptrail.gitops.planview import as_dict

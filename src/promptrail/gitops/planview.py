@@ -51,7 +51,9 @@ def summary(plan: Plan) -> str:
     return head + (f"; {', '.join(extra)}" if extra else "") + "."
 
 
-def render_text(plan: Plan) -> str:
+def render_text(plan: Plan, quiet: bool = False) -> str:
+    """Every change grouped by prompt, then drift, problems and the summary; `quiet` keeps
+    only the last three (a 2,000-prompt publish in a CI log)."""
     lines: dict[str, list[str]] = {}
     for version in plan.versions:
         origin = version.origin
@@ -84,7 +86,7 @@ def render_text(plan: Plan) -> str:
         )
 
     out: list[str] = []
-    for name in sorted(lines):
+    for name in sorted(lines) if not quiet else ():
         out.append(name)
         out.extend(lines[name])
     if plan.drift:
