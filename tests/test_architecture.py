@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "promptrail"
-KERNEL = {"__init__", "constants", "content", "errors", "retry", "settings", "template"}
+KERNEL = {
+    "__init__",
+    "constants",
+    "content",
+    "errors",
+    "retry",
+    "settings",
+    "template",
+    "units",
+}
 MAX_LINES = 500
 SDK_ROOMS = ("client", "tracing")  # the runtime side, which the server side never imports
 SERVER_ROOMS = ("server", "store", "gitops")

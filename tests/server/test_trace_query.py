@@ -267,6 +267,22 @@ def test_metrics_by_prompt_version_user_tag_and_day(
     assert "group_by" in bad.json()["message"]
 
 
+def test_costs_come_back_without_float_noise(http: httpx.Client) -> None:
+    # 0.1 + 0.2 is 0.30000000000000004 in floating point, in SQL sums as in Python.
+    env = f"{ENV}-noise"
+    noisy = [_gen("gpt-4o", 1, 1, 0.1), _gen("gpt-4o", 1, 1, 0.2)]
+    events = _trace("noisy", 0, USER_A, None, [], noisy)
+    events += _trace("noisy", 5, USER_A, None, [], [_gen("gpt-4o", 1, 1, 0.7)])
+    for item in events:
+        if item["type"] == "trace-create":
+            item["body"]["environment"] = env
+    assert post(http, events).status_code == 200
+    rows = _metrics(http, group_by="model", environment=env)
+    assert rows["gpt-4o"]["cost"] == 1.0
+    traces = http.get("/api/v1/traces", params={"environment": env}).json()["data"]
+    assert sorted(t["cost"] for t in traces) == [0.3, 0.7]
+
+
 def test_the_api_is_documented(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     for path in (

@@ -12,9 +12,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    model_validator,
+)
 
 from promptrail.api.inputs import MAX_NUMBER, Storable
+from promptrail.units import round_usd
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Name = Annotated[str, Field(max_length=200)]
@@ -24,6 +33,8 @@ ScoreDataType = Literal["numeric", "boolean", "categorical"]
 ScoreSource = Literal["api", "sdk", "annotation", "eval"]  # eval: `eval --traces`
 Count = Annotated[int, Field(ge=0, le=10**12)]  # tokens: sums over millions of rows fit
 Money = Annotated[float, Field(ge=0, le=MAX_NUMBER)]
+# A cost as the API answers it: sums of floats lose their ...0000000001 tails.
+Usd = Annotated[float, AfterValidator(round_usd)]
 Number = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
 
 
@@ -230,9 +241,9 @@ class UsageTotals(_Out):
 
 
 class CostTotals(_Out):
-    input: float | None = None
-    output: float | None = None
-    total: float | None = None
+    input: Usd | None = None
+    output: Usd | None = None
+    total: Usd | None = None
 
 
 class TraceSummary(_Out):
@@ -253,7 +264,7 @@ class TraceSummary(_Out):
     generation_count: int = 0
     error_count: int = 0
     usage: UsageTotals = Field(default_factory=UsageTotals)
-    cost: float | None = None  # USD, summed over the trace's generations
+    cost: Usd | None = None  # USD, summed over the trace's generations
     prompts: list[PromptRef] = Field(default_factory=list)  # distinct prompt versions used
 
 
@@ -326,7 +337,7 @@ class SessionSummary(_Out):
     last_trace_at: str | None
     user_ids: list[str]
     total_tokens: int
-    cost: float | None
+    cost: Usd | None
 
 
 class SessionList(_Out):
@@ -349,7 +360,7 @@ class MetricsRow(_Out):
     input_tokens: int
     output_tokens: int
     total_tokens: int
-    cost: float | None
+    cost: Usd | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     avg_score: float | None  # mean of numeric/boolean scores (of `score_name` if given)

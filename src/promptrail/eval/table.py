@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from promptrail.api.eval import RunResult, ScoreValue
+from promptrail.units import usd
 
 MAX_ROWS = 30  # beyond this many items only the failing ones are listed
 OUTPUT_WIDTH = 40
@@ -83,4 +84,4 @@ def _short(value: Any, width: int = OUTPUT_WIDTH) -> str:
 
 
 def _cost(result: RunResult) -> str:
-    return "" if result.stats.cost is None else f", ${result.stats.cost:.4f} spent"
+    return "" if result.stats.cost is None else f", {usd(result.stats.cost)} spent"

@@ -23,6 +23,7 @@ from promptrail.gitops.diff import PromptDiff, RepoDiff, diff_refs
 from promptrail.gitops.diffview import render_markdown
 from promptrail.gitops.evalcomment import render_section as evaluation_section
 from promptrail.repo.repository import PromptRepo
+from promptrail.units import NONE, duration_ms, usd
 
 DAYS = 7
 TIMEOUT = 5.0  # a slow registry must not hold up the pull request
@@ -136,10 +137,10 @@ def render_section(heading: str, diff: RepoDiff, numbers: dict[str, Numbers]) ->
         if not n.calls:
             out.append(f"| `{name}` | v{n.version} | no calls traced | | | |")
             continue
-        score = f"{n.avg_score:.2f} ({n.score_count})" if n.avg_score is not None else "—"
+        score = f"{n.avg_score:.2f} ({n.score_count})" if n.avg_score is not None else NONE
         out.append(
-            f"| `{name}` | v{n.version} | {n.calls:,} | {_ms(n.p50_ms)} "
-            f"| {_usd(n.cost_per_call)} | {score} |"
+            f"| `{name}` | v{n.version} | {n.calls:,} | {duration_ms(n.p50_ms)} "
+            f"| {usd(n.cost_per_call)} | {score} |"
         )
     warnings = [_breaking_line(p, numbers.get(p.name)) for p in diff.breaking]
     if warnings:
@@ -160,15 +161,3 @@ def _breaking_line(item: PromptDiff, numbers: Numbers | None) -> str:
     tail = f" and {more} more" if more > 0 else ""
     who = f": {names}{tail}" if names else ""
     return line + f" {numbers.calls:,} calls to v{numbers.version} in the last {DAYS} days{who}."
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
-
-
-def _usd(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"${value:.4f}" if value >= 0.0001 else f"${value:.6f}"

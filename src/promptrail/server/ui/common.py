@@ -16,13 +16,13 @@ from starlette.responses import HTMLResponse
 from promptrail import __version__
 from promptrail.api.registry import is_web_url
 from promptrail.server.state import read
+from promptrail.units import NONE, duration_ms, usd
 
 __all__ = ["read"]  # the pages read the store through here
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 RANGES = (1, 7, 30, 90)  # days a page can look back
 DEFAULT_DAYS = 30
-NONE = "\u2013"  # an en dash: shown for a missing number
 
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -81,28 +81,6 @@ def ago(value: str | datetime | None) -> str:
         if seconds >= size:
             return f"{int(seconds // size)} {unit} ago"
     return "just now"
-
-
-def ms(value: float | None) -> str:
-    if value is None:
-        return NONE
-    if value < 1000:
-        return f"{value:.0f} ms"
-    if value < 60_000:
-        return f"{value / 1000:.2f} s"
-    return f"{value / 60_000:.1f} min"
-
-
-def usd(value: float | None) -> str:
-    if value is None:
-        return NONE
-    if value == 0:
-        return "$0"
-    if value < 0.01:
-        return f"${value:.5f}"
-    if value < 100:
-        return f"${value:.2f}"
-    return f"${value:,.0f}"
 
 
 def num(value: float | None) -> str:
@@ -182,7 +160,7 @@ env.filters.update(
     when=when,
     when_seconds=when_seconds,
     ago=ago,
-    ms=ms,
+    ms=duration_ms,
     usd=usd,
     num=num,
     short=short,

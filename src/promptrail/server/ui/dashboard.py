@@ -17,9 +17,11 @@ from starlette.responses import Response
 
 from promptrail.server.ui.auth import Viewing
 from promptrail.server.ui.charts import Series, bar_chart, line_chart
-from promptrail.server.ui.common import days_param, int_param, ms, read, render, usd
+from promptrail.server.ui.common import days_param, int_param, read, render
 from promptrail.store import ui_rollup as rollup
 from promptrail.store import ui_sums as sums
+from promptrail.units import duration_ms as ms
+from promptrail.units import usd
 
 router = APIRouter(include_in_schema=False)
 TOP = 10

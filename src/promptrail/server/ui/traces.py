@@ -21,10 +21,11 @@ from promptrail.errors import Refused
 from promptrail.server.api.ingest import pricing_of
 from promptrail.server.state import registry_of
 from promptrail.server.ui.auth import Viewer, Viewing, check_same_site
-from promptrail.server.ui.common import int_param, ms, parse_time, read, render
+from promptrail.server.ui.common import int_param, parse_time, read, render
 from promptrail.store.ingest import new_score_id, store_events
 from promptrail.store.trace_queries import get_trace, list_traces
 from promptrail.store.ui_queries import TraceSearch
+from promptrail.units import duration_ms as ms
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
