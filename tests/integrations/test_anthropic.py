@@ -41,7 +41,7 @@ def test_messages_create_is_a_generation_with_usage_and_the_prompt_link(
     assert "charged" in reply
     assert "promptrail_prompt" not in fake_anthropic.requests[-1]
     (gen,) = generations(memory)
-    assert gen["name"] == "anthropic.messages"
+    assert gen["name"] == "support/reply"  # named after its prompt
     assert gen["model"] == "claude-sonnet-4-5"
     assert gen["model_parameters"] == {"max_tokens": 200, "stop_sequences": ["###"]}
     assert gen["input"] == {"system": "You answer billing questions.", "messages": MESSAGES}

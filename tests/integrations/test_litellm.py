@@ -74,7 +74,7 @@ def test_completion_through_openai_is_a_generation_with_usage_and_the_prompt_lin
     assert "password" in reply
     assert "promptrail_prompt" not in fake_openai.requests[-1]
     (gen,) = generations(memory)
-    assert gen["name"] == "litellm.completion"
+    assert gen["name"] == "support/reply"  # named after its prompt
     assert gen["model"] == "gpt-4o-mini-2024-07-18"
     assert gen["model_parameters"] == {"temperature": 0.3}
     assert gen["input"] == MESSAGES

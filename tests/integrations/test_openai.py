@@ -51,7 +51,7 @@ def test_create_records_a_generation_linked_to_the_prompt(
     assert "refund" in reply
     assert "promptrail_prompt" not in fake_llm.requests[-1]
     (gen,) = _generations(memory)
-    assert gen["name"] == "openai.chat"
+    assert gen["name"] == "support/triage"  # named after its prompt
     assert gen["model"] == "gpt-4o-mini-2024-07-18"
     assert gen["model_parameters"] == {"temperature": 0.1, "max_tokens": 50}
     assert gen["input"] == messages
@@ -114,6 +114,7 @@ def test_structured_output_with_parse(memory: MemoryExporter, fake_llm: FakeOpen
     )
     assert fake_llm.requests[-1]["response_format"]["type"] == "json_schema"
     (gen,) = _generations(memory)
+    assert gen["name"] == "openai.chat"  # no prompt given: the call's own name
     assert gen["output"]["parsed"] == {
         "queue": "account",
         "summary": "I cannot log in to my account",

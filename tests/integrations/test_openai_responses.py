@@ -35,7 +35,7 @@ def test_responses_create_is_a_generation_with_usage_and_the_prompt_link(
     assert "invoice" in reply
     assert "promptrail_prompt" not in fake_openai.requests[-1]
     (gen,) = generations(memory)
-    assert gen["name"] == "openai.responses"
+    assert gen["name"] == "support/reply"  # named after its prompt
     assert gen["model"] == "gpt-4o-mini-2024-07-18"  # as the API reports it
     assert gen["model_parameters"] == {"temperature": 0.2, "max_output_tokens": 80}
     assert gen["input"] == {

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from promptrail.tracing.events import prompt_ref
 from promptrail.tracing.observation import NOOP, NoopObservation, Observation
 from promptrail.tracing.tracer import Tracer, get_tracer
 
@@ -32,10 +33,14 @@ def start_generation(
 ) -> Obs:
     """A generation for this call under the current observation (NOOP if anything goes
     wrong): `promptrail_prompt=` and `promptrail_name=` are taken out of `kwargs` (the
-    provider never sees them), the model and parameters (all but `skip`) read from it."""
+    provider never sees them), the model and parameters (all but `skip`) read from it.
+    Without `promptrail_name=` the generation is named after its prompt, if it has one."""
     prompt = kwargs.pop("promptrail_prompt", None)
-    name = kwargs.pop("promptrail_name", None) or default_name
+    name = kwargs.pop("promptrail_name", None)
     try:
+        if not name:  # a call made with a prompt is known by the prompt's name
+            ref = prompt_ref(prompt)
+            name = ref["name"] if ref else default_name
         model = kwargs.get("model")
         return (tracer or get_tracer()).start_generation(
             name,
