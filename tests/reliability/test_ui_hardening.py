@@ -74,3 +74,12 @@ def test_pages_carry_no_inline_script(app: App) -> None:
         html = app.http.get(path).text
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), path  # only <script src=...>
         assert not re.search(r"\son[a-z]+\s*=", html), path  # no onclick= and the like
+
+
+def test_pages_have_a_favicon_and_browsers_asking_for_the_ico_find_it(app: App) -> None:
+    page = app.http.get("/login")
+    assert '<link rel="icon" href="/static/favicon.svg' in page.text
+    icon = app.http.get("/favicon.ico", follow_redirects=True)
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
