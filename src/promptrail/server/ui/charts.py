@@ -16,6 +16,7 @@ COLORS = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a4
 WIDTH, HEIGHT = 640, 230
 LEFT, RIGHT, TOP, BOTTOM = 64, 14, 34, 30
 MAX_X_LABELS = 8
+LEGEND_ROW = 16  # each further row of legend entries makes the chart this much taller
 Format = Callable[[float], str]
 
 
@@ -40,21 +41,45 @@ def _x_label(label: str) -> str:
     return label[5:] if len(label) == 10 and label[4] == "-" else label
 
 
+def legend_layout(names: Sequence[str]) -> list[tuple[float, int, str]]:
+    """(x, row, name) of each legend entry: rows wrap at the chart's width, so every
+    series is named however many there are and however long their names."""
+    placed: list[tuple[float, int, str]] = []
+    x, row = float(LEFT), 0
+    for name in names:
+        width = 24 + 7 * len(name)
+        if x > LEFT and x + width - 10 > WIDTH - RIGHT:
+            x, row = float(LEFT), row + 1
+        placed.append((x, row, name))
+        x += width
+    return placed
+
+
 class _Frame:
-    def __init__(self, title: str, labels: Sequence[str], top: float, fmt: Format):
+    def __init__(
+        self,
+        title: str,
+        labels: Sequence[str],
+        top: float,
+        fmt: Format,
+        legend: Sequence[str] = (),
+    ):
         self.labels, self.fmt = labels, fmt
         self.ticks = nice_ticks(top)
         self.ymax = self.ticks[-1] or 1.0
+        self.legend_entries = legend_layout(legend)
+        extra = LEGEND_ROW * (self.legend_entries[-1][1] if self.legend_entries else 0)
+        self.top, self.height = TOP + extra, HEIGHT + extra
         self.plot_w = WIDTH - LEFT - RIGHT
-        self.plot_h = HEIGHT - TOP - BOTTOM
+        self.plot_h = self.height - self.top - BOTTOM
         self.band = self.plot_w / max(len(labels), 1)
         self.parts: list[str] = [
-            f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {self.height}" role="img" '
             f'aria-label="{escape(title)}" preserveAspectRatio="xMidYMid meet">'
         ]
 
     def y(self, value: float) -> float:
-        return TOP + self.plot_h - value / self.ymax * self.plot_h
+        return self.top + self.plot_h - value / self.ymax * self.plot_h
 
     def x(self, index: int) -> float:
         return LEFT + self.band * (index + 0.5)
@@ -71,7 +96,7 @@ class _Frame:
         for i, label in enumerate(self.labels):
             if i % every == 0:
                 self.parts.append(
-                    f'<text class="tick" x="{self.x(i):.1f}" y="{HEIGHT - BOTTOM + 16}" '
+                    f'<text class="tick" x="{self.x(i):.1f}" y="{self.height - BOTTOM + 16}" '
                     f'text-anchor="middle">{escape(_x_label(label))}</text>'
                 )
         base = self.y(0)
@@ -79,15 +104,14 @@ class _Frame:
             f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base:.1f}" y2="{base:.1f}"/>'
         )
 
-    def legend(self, names: Sequence[str]) -> None:
-        x = LEFT
-        for i, name in enumerate(names):
+    def legend(self) -> None:
+        for i, (x, row, name) in enumerate(self.legend_entries):
             color = COLORS[i % len(COLORS)]
+            y = 10 + LEGEND_ROW * row
             self.parts.append(
-                f'<rect x="{x}" y="10" width="10" height="10" rx="2" fill="{color}"/>'
-                f'<text class="legend" x="{x + 14}" y="19">{escape(name)}</text>'
+                f'<rect x="{x:.0f}" y="{y}" width="10" height="10" rx="2" fill="{color}"/>'
+                f'<text class="legend" x="{x + 14:.0f}" y="{y + 9}">{escape(name)}</text>'
             )
-            x += 24 + 7 * len(name)
 
     def done(self) -> Markup:
         self.parts.append("</svg>")
@@ -115,7 +139,8 @@ def bar_chart(
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     if not labels or not any(totals):
         return _empty(title)
-    frame = _Frame(title, labels, max(totals), fmt)
+    names = [s.name for s in series] if legend else []
+    frame = _Frame(title, labels, max(totals), fmt, names)
     frame.axes()
     width = max(frame.band * 0.72, 1.0)
     for i, label in enumerate(labels):
@@ -132,8 +157,7 @@ def bar_chart(
                 f"<title>{escape(tip)}</title></rect>"
             )
             bottom += value
-    if legend:
-        frame.legend([s.name for s in series])
+    frame.legend()
     return frame.done()
 
 
@@ -142,7 +166,7 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], fmt:
     values = [v for s in series for v in s.values if v is not None]
     if not labels or not values:
         return _empty(title)
-    frame = _Frame(title, labels, max(values), fmt)
+    frame = _Frame(title, labels, max(values), fmt, [s.name for s in series])
     frame.axes()
     for k, one in enumerate(series):
         color = COLORS[k % len(COLORS)]
@@ -166,5 +190,5 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], fmt:
                     f'points="{" ".join(segment)}"/>'
                 )
         frame.parts.extend(dots)
-    frame.legend([s.name for s in series])
+    frame.legend()
     return frame.done()
