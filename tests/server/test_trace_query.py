@@ -283,6 +283,21 @@ def test_costs_come_back_without_float_noise(http: httpx.Client) -> None:
     assert sorted(t["cost"] for t in traces) == [0.3, 0.7]
 
 
+def test_one_failure_passing_through_its_spans_is_counted_once(http: httpx.Client) -> None:
+    env = f"{ENV}-failures"
+    one = _trace("one", 0, USER_A, None, [], [_gen("gpt-4o", 1, 1, 0.1)], error=True)
+    two = _trace("two", 5, USER_A, None, [], [_gen("gpt-4o", 1, 1, 0.1)] * 2, error=True)
+    for item in one + two:
+        body = item["body"]
+        if item["type"] == "trace-create":
+            body["environment"] = env
+        elif body.get("type") == "generation":
+            body["level"] = "ERROR"  # the failing call; the root span failed through it
+    assert post(http, one + two).status_code == 200
+    traces = http.get("/api/v1/traces", params={"environment": env}).json()["data"]
+    assert {t["name"]: t["error_count"] for t in traces} == {"one": 1, "two": 2}
+
+
 def test_the_api_is_documented(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     for path in (

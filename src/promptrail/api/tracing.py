@@ -262,7 +262,7 @@ class TraceSummary(_Out):
     output: Any = None
     observation_count: int = 0
     generation_count: int = 0
-    error_count: int = 0
+    error_count: int = 0  # failures: an error raised through its parent spans counts once
     usage: UsageTotals = Field(default_factory=UsageTotals)
     cost: Usd | None = None  # USD, summed over the trace's generations
     prompts: list[PromptRef] = Field(default_factory=list)  # distinct prompt versions used

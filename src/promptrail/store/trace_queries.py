@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, exists, func, select
 
 from promptrail.api.tracing import (
     CostTotals,
@@ -126,7 +126,6 @@ def summaries(conn: Connection, rows: Sequence[Any]) -> list[TraceSummary]:
                 o.trace_id,
                 func.count().label("observations"),
                 func.sum(case((o.type == "generation", 1), else_=0)).label("generations"),
-                func.sum(case((o.level == "ERROR", 1), else_=0)).label("errors"),
                 func.sum(o.usage_input).label("input"),
                 func.sum(o.usage_output).label("output"),
                 func.sum(o.usage_total).label("total"),
@@ -138,6 +137,7 @@ def summaries(conn: Connection, rows: Sequence[Any]) -> list[TraceSummary]:
             .group_by(o.trace_id)
         ):
             stats[stat.trace_id] = stat
+        failures = _failures(conn, ids)
         for used in conn.execute(
             select(o.trace_id, o.prompt_name, o.prompt_version, o.prompt_label, o.prompt_hash)
             .distinct()
@@ -152,10 +152,30 @@ def summaries(conn: Connection, rows: Sequence[Any]) -> list[TraceSummary]:
                     hash=used.prompt_hash,
                 )
             )
-    return [_summary(row, stats.get(row.id), prompts.get(row.id, [])) for row in rows]
+    else:
+        failures = {}
+    return [
+        _summary(row, stats.get(row.id), prompts.get(row.id, []), failures.get(row.id, 0))
+        for row in rows
+    ]
 
 
-def _summary(row: Any, stat: Any, prompts: list[PromptRef]) -> TraceSummary:
+def _failures(conn: Connection, trace_ids: list[str]) -> dict[str, int]:
+    """Per trace, the observations that failed on their own: an exception raised in a
+    generation also marks every span it passes through, but it is one failure."""
+    o, child = obs_t.c, obs_t.alias("child").c
+    failed_child = exists().where(
+        child.trace_id == o.trace_id, child.parent_id == o.id, child.level == "ERROR"
+    )
+    query = (
+        select(o.trace_id, func.count().label("failures"))
+        .where(o.trace_id.in_(trace_ids), o.level == "ERROR", ~failed_child)
+        .group_by(o.trace_id)
+    )
+    return {row.trace_id: int(row.failures) for row in conn.execute(query)}
+
+
+def _summary(row: Any, stat: Any, prompts: list[PromptRef], failures: int) -> TraceSummary:
     return TraceSummary(
         id=row.id,
         name=row.name,
@@ -172,7 +192,7 @@ def _summary(row: Any, stat: Any, prompts: list[PromptRef]) -> TraceSummary:
         output=loads(row.output),
         observation_count=int(stat.observations) if stat else 0,
         generation_count=int(stat.generations or 0) if stat else 0,
-        error_count=int(stat.errors or 0) if stat else 0,
+        error_count=failures,
         usage=UsageTotals(
             input=int(stat.input or 0),
             output=int(stat.output or 0),
