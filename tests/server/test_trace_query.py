@@ -267,6 +267,26 @@ def test_metrics_by_prompt_version_user_tag_and_day(
     assert "group_by" in bad.json()["message"]
 
 
+def test_llm_calls_across_traces_filter_by_model_prompt_version_and_time(
+    http: httpx.Client, seeded: dict[str, str]
+) -> None:
+    def calls(**params: Any) -> list[dict[str, Any]]:
+        query = {"type": "generation", "from": at(0), "to": at(86_400 * 2), **params}
+        answer = http.get("/api/v1/observations", params=query)
+        assert answer.status_code == 200, answer.text
+        return [c for c in answer.json()["data"] if c["trace_id"] in seeded.values()]
+
+    everything = calls()
+    assert [c["model"] for c in everything].count("gpt-4o") == 4
+    starts = [c["start_time"] for c in everything]
+    assert starts == sorted(starts, reverse=True)  # newest first
+    assert [c["cost"]["total"] for c in calls(model="gpt-4o-mini")] == [0.001]
+    assert len(calls(prompt_name="support/reply", prompt_version=2)) == 4
+    assert len(calls(**{"from": at(86_400)})) == 1
+    spans = http.get("/api/v1/observations", params={"type": "span", "trace_id": seeded["t0"]})
+    assert [s["type"] for s in spans.json()["data"]] == ["span"]
+
+
 def test_costs_come_back_without_float_noise(http: httpx.Client) -> None:
     # 0.1 + 0.2 is 0.30000000000000004 in floating point, in SQL sums as in Python.
     env = f"{ENV}-noise"

@@ -306,6 +306,11 @@ class ObservationOut(_Out):
     prompt: PromptLink | None
 
 
+class ObservationList(_Out):
+    data: list[ObservationOut]  # newest first
+    meta: PageMeta
+
+
 class ScoreOut(_Out):
     id: str
     name: str

@@ -6,15 +6,13 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from promptrail.api.tracing import ObservationOut
 from promptrail.constants import LATEST
 from promptrail.store.registry import iso
 from promptrail.store.tables import labels as labels_t
 from promptrail.store.tables import prompts as prompts_t
 from promptrail.store.tables import versions as versions_t
-from promptrail.store.trace_queries import observation_out
 from promptrail.store.tracing import observations as obs_t
 from promptrail.store.tracing import scores as scores_t
 
@@ -117,30 +115,3 @@ def child_ids(
         ):
             scores[row.trace_id].append(row.id)
     return observations, scores
-
-
-def list_observations(
-    conn: Connection, filters: dict[str, Any], page: int, limit: int
-) -> tuple[list[ObservationOut], int]:
-    """One page of observations, newest first; `filters` maps column -> value (start_time
-    bounds as `from`/`to`)."""
-    query = select(obs_t)
-    count = select(func.count()).select_from(obs_t)
-    for column, value in filters.items():
-        if value is None:
-            continue
-        if column == "from":
-            clause = obs_t.c.start_time >= value
-        elif column == "to":
-            clause = obs_t.c.start_time < value
-        elif column == "parent_id" and value == "":
-            clause = obs_t.c.parent_id.is_(None)
-        else:
-            clause = obs_t.c[column] == value
-        query, count = query.where(clause), count.where(clause)
-    rows = conn.execute(
-        query.order_by(obs_t.c.start_time.desc(), obs_t.c.id)
-        .limit(limit)
-        .offset((page - 1) * limit)
-    ).all()
-    return [observation_out(row) for row in rows], int(conn.execute(count).scalar_one())

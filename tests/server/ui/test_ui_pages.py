@@ -240,3 +240,31 @@ def test_unknown_pages_and_ids_get_a_404_page(page, site: Site) -> None:
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/json"
     assert api.json()["error"] == "no_route"
+
+
+def test_llm_calls_list_across_traces_filters_and_drills_down_to_a_model(page, site: Site) -> None:
+    page.goto(site.url + "/generations")
+    rows = page.locator("table.generations tbody tr")
+    expect(rows).to_have_count(8)  # two calls in each of the four traces
+    expect(page.locator("#model-figures")).to_have_count(0)
+
+    page.fill("input[name=prompt]", "support/triage")
+    page.fill("input[name=version]", "3")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(2)
+    for i in range(2):
+        expect(rows.nth(i)).to_contain_text("support/triage v3")
+        expect(rows.nth(i)).to_contain_text("triage")
+
+    rows.first.get_by_role("link", name="gpt-4o-mini").click()
+    expect(page.locator("h1")).to_contain_text("gpt-4o-mini")
+    figures = page.locator("#model-figures")
+    expect(figures.locator(".card", has_text="Calls")).to_contain_text("8")
+    expect(figures.locator(".card", has_text="Tokens")).to_contain_text("800 / 128")
+    expect(rows).to_have_count(2)  # the list keeps its prompt filter
+    shoot(page, "generations-model")
+
+    rows.first.get_by_role("link", name="open").click()
+    expect(page.locator("h1")).to_contain_text("handle-ticket")
+    page.goto(site.url + "/generations?model=no-such-model")
+    expect(page.locator("p.empty")).to_contain_text("No LLM call matches")

@@ -1,4 +1,5 @@
-"""The tracing query API: traces, one trace's tree, sessions, scores and metrics.
+"""The tracing query API: traces, one trace's tree, observations (the LLM calls), sessions,
+scores and metrics.
 
 Reads need the `read` scope, creating a score the `ingest` scope. Times in and out are
 ISO 8601 UTC (`2025-01-31T12:00:00Z`; a time without offset is taken as UTC). `from` is
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from promptrail.api.registry import MAX_VERSION
 from promptrail.api.tracing import (
     Metrics,
+    ObservationList,
     ScoreBody,
     ScoreList,
     ScoreOut,
@@ -33,6 +35,7 @@ from promptrail.server.auth import Principal, require_scope
 from promptrail.server.errors import ERROR_RESPONSES
 from promptrail.server.state import read, registry_of
 from promptrail.store.ingest import new_score_id, store_events
+from promptrail.store.observation_queries import ObservationFilter, list_observations
 from promptrail.store.trace_metrics import GROUPS, UNITS, MetricsQuery, metrics
 from promptrail.store.trace_queries import (
     ScoreFilter,
@@ -134,6 +137,44 @@ async def traces(
         release=release,
     )
     return await read(request, list_traces, where, page, limit)
+
+
+@router.get(
+    "/observations",
+    response_model=ObservationList,
+    responses=ERROR_RESPONSES,
+    summary="List observations (type=generation: the LLM calls), newest first, with filters",
+)
+async def observations(
+    request: Request,
+    _: Reader,
+    window: TimeWindow,
+    type: Annotated[
+        str | None, Query(description="span, generation or event (default all).")
+    ] = None,
+    trace_id: str | None = None,
+    name: str | None = None,
+    model: str | None = None,
+    level: Annotated[str | None, Query(description="e.g. ERROR.")] = None,
+    prompt_name: Annotated[str | None, Query(description="Calls made with this prompt.")] = None,
+    prompt_version: Annotated[
+        int | None, Query(ge=1, le=MAX_VERSION, description="... at this version.")
+    ] = None,
+    page: Page = 1,
+    limit: Limit = 50,
+) -> ObservationList:
+    where = ObservationFilter(
+        type=type,
+        trace_id=trace_id,
+        name=name,
+        model=model,
+        level=level,
+        prompt_name=prompt_name,
+        prompt_version=prompt_version,
+        start=window.start,
+        end=window.end,
+    )
+    return await read(request, list_observations, where, page, limit)
 
 
 @router.get(

@@ -32,7 +32,7 @@ PAGE_SIZE = 50
 FILTERS = ("from", "to", "user", "session", "tag", "name", "q", "prompt", "version", "errors")
 
 
-def _time(value: str | None) -> datetime | None:
+def parse_local_time(value: str | None) -> datetime | None:
     """A datetime-local field's value (taken as UTC), or an ISO time."""
     if not value:
         return None
@@ -56,8 +56,8 @@ async def trace_list(request: Request, viewer: Viewing) -> Response:
         name=given["name"] or None,
         prompt_name=given["prompt"] or None,
         prompt_version=int_param(given["version"]),
-        start=_time(given["from"]),
-        end=_time(given["to"]),
+        start=parse_local_time(given["from"]),
+        end=parse_local_time(given["to"]),
         has_error=True if given["errors"] else None,
         search=given["q"] or None,
     )

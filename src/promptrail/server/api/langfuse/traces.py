@@ -25,7 +25,12 @@ from promptrail.server.api.langfuse.common import (
 from promptrail.server.api.traces import _utc
 from promptrail.server.state import read
 from promptrail.store import langfuse as lf_queries
-from promptrail.store.trace_queries import TraceFilter, get_trace, list_traces
+from promptrail.store.observation_queries import ObservationFilter, list_observations
+from promptrail.store.trace_queries import (
+    TraceFilter,
+    get_trace,
+    list_traces,
+)
 
 router = APIRouter(prefix=PREFIX, tags=TAGS)
 
@@ -86,17 +91,18 @@ async def observations(
     to_start_time: Annotated[datetime | None, Query(alias="toStartTime")] = None,
 ) -> Response:
     page = int(cursor) if cursor and cursor.isdigit() else 1  # the cursor is a page number
-    filters = {
-        "trace_id": trace_id,
-        "name": name,
-        "type": type.lower() if type else None,
-        "level": level,
-        "parent_id": "" if is_root else parent_observation_id,
-        "from": _utc(from_start_time),
-        "to": _utc(to_start_time),
-    }
-    found, total = await read(request, lf_queries.list_observations, filters, page, limit)
+    where = ObservationFilter(
+        trace_id=trace_id,
+        name=name,
+        type=type.lower() if type else None,
+        level=level,
+        roots_only=bool(is_root),
+        parent_id=None if is_root else parent_observation_id,
+        start=_utc(from_start_time),
+        end=_utc(to_start_time),
+    )
+    found = await read(request, list_observations, where, page, limit)
     meta: dict[str, Any] = {}
-    if page * limit < total:
+    if page * limit < found.meta.total_items:
         meta["cursor"] = str(page + 1)
-    return json_response({"data": [observation_body(o) for o in found], "meta": meta})
+    return json_response({"data": [observation_body(o) for o in found.data], "meta": meta})
