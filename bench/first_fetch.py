@@ -1,6 +1,8 @@
 """A fresh process's first prompt from a real `promptrail serve`, this tree against a ref.
 
-    PYTHONPATH=src .venv/bin/python bench/first_fetch.py [--against main] [-n 30]
+    PYTHONPATH=src .venv/bin/python bench/first_fetch.py [--against REF] [-n 30]
+
+`--against` defaults to the last commit whose transport was built on `http.client`.
 
 Issue 18's goal: import, `Client()` and the first `get_prompt` over loopback within
 30 ms of a bare interpreter's start, `import promptrail` under 50 ms. Both trees are
@@ -30,6 +32,7 @@ from pathlib import Path
 from client import NAME, ROOT, start_registry
 
 TRANSPORT = "src/promptrail/client/_plainhttp.py"
+HTTP_CLIENT_TRANSPORT = "05b897f~1"  # the commit before the bare-socket transport
 STAMP = "import time; print(time.monotonic())"
 
 
@@ -96,7 +99,9 @@ def importtime(code: str, env: dict[str, str], top: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--against", default="main", help="the ref whose transport to compare")
+    parser.add_argument(
+        "--against", default=HTTP_CLIENT_TRANSPORT, help="the ref whose transport to compare"
+    )
     parser.add_argument("-n", type=int, default=30, help="rounds (each starts every process)")
     parser.add_argument("--top", type=int, default=12, help="modules listed from -X importtime")
     args = parser.parse_args()
