@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
 import numpy as np
 
 from promptrail.api.verdicts import Verdict

@@ -68,7 +68,7 @@ def _prompt_block(entry: dict[str, Any]) -> list[str]:
     for name, found in (entry.get("comparison") or {}).items():
         out.append(
             f"| `{name}` | {_num(found.get('base'))} | {_num(found.get('head'))} "
-            f"| {_diff(found)} | {marked(found.get('verdict'))} |"
+            f"| {diff_text(found)} | {marked(found.get('verdict'))} |"
         )
     failed = [c for c in gate.get("checks") or [] if not c.get("passed")]
     if failed:
@@ -115,7 +115,8 @@ def _num(value: Any) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _diff(found: dict[str, Any]) -> str:
+def diff_text(found: dict[str, Any]) -> str:
+    """`+0.100 [+0.020, +0.180]`: a difference and its interval (`diff`, `ci`)."""
     diff, ci = found.get("diff"), found.get("ci")
     if diff is None:
         return "—"
