@@ -9,76 +9,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from appserver import AppServer
-from events import event, new_id, post
+from events import post, scored_generations
 from kit import publish_text
 from promptrail.api.client import RegistryClient
 from promptrail.errors import PromptNotFound
 
 CALLS = 40
-
-
-def _stamp(when: datetime) -> str:
-    return when.isoformat().replace("+00:00", "Z")
-
-
-def traffic(
-    name: str,
-    version: int,
-    helpful: list[float],
-    tone: list[float],
-    *,
-    ms: int,
-    cost: float,
-    superseded: float | None = None,
-) -> list[dict[str, Any]]:
-    """One trace per value: a generation of `name`@`version`, `helpful` scored on the
-    generation (and, with `superseded`, an older helpful score on it first), `tone` on the
-    trace. Generation i starts i seconds after the first, so the last is the newest."""
-    first = datetime.now(UTC) - timedelta(hours=1)
-    out = []
-    for i, (value, tone_value) in enumerate(zip(helpful, tone, strict=True)):
-        trace_id, gen = uuid.uuid4().hex, new_id()
-        start = first + timedelta(seconds=i)
-        out += [
-            event("trace-create", {"id": trace_id, "name": "reply", "start_time": _stamp(start)}),
-            event(
-                "observation-create",
-                {
-                    "id": gen,
-                    "trace_id": trace_id,
-                    "type": "generation",
-                    "name": "llm",
-                    "start_time": _stamp(start),
-                    "end_time": _stamp(start + timedelta(milliseconds=ms)),
-                    "model": "gpt-4o",
-                    "cost": {"total": cost},
-                    "prompt": {"name": name, "version": version},
-                },
-            ),
-        ]
-        scores = [("helpful", value, gen, start + timedelta(minutes=5))]
-        if superseded is not None:
-            scores.append(("helpful", superseded, gen, start + timedelta(minutes=1)))
-        scores.append(("tone", tone_value, None, start + timedelta(minutes=5)))
-        for score, number, observation, at in scores:
-            body = {
-                "id": new_id(),
-                "name": score,
-                "value": number,
-                "trace_id": trace_id,
-                "observation_id": observation,
-                "timestamp": _stamp(at),
-                "source": "eval",
-            }
-            out.append(event("score-create", body))
-    return out
 
 
 @dataclass
@@ -104,9 +46,9 @@ def seeded(server: AppServer) -> Seeded:
     bad = [0.2, 0.3, 0.4, 0.3] * (CALLS // 4)
     tone = [0.0, 1.0] * (CALLS // 2)
     batches = [
-        traffic(made.name, 1, good, tone, ms=500, cost=0.001),
-        traffic(made.name, 2, bad, tone, ms=1500, cost=0.003, superseded=1.0),
-        traffic(made.lonely, 1, good[:4], tone[:4], ms=500, cost=0.001),
+        scored_generations(made.name, 1, good, tone, ms=500, cost=0.001),
+        scored_generations(made.name, 2, bad, tone, ms=1500, cost=0.003, superseded=1.0),
+        scored_generations(made.lonely, 1, good[:4], tone[:4], ms=500, cost=0.001),
     ]
     with server.http(timeout=30) as http:
         for events in batches:
@@ -213,3 +155,22 @@ def test_the_route_is_documented(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     assert "/api/v1/metrics/compare" in spec["paths"]
     assert "VersionComparison" in spec["components"]["schemas"]
+
+
+def test_the_prompt_page_shows_quality_in_production(http: httpx.Client, seeded: Seeded) -> None:
+    page = http.get(f"/prompts/{seeded.name}", params={"days": 7})
+    assert page.status_code == 200
+    section = page.text.split('<section id="quality">', 1)[1].split("</section>", 1)[0]
+    assert "Quality in production" in section
+    assert "v1 (latest, production)" not in section  # v3 is the latest
+    assert "v1 (production) against v2 (canary)" in section
+    helpful = section.split('data-score="helpful"', 1)[1].split("</tr>", 1)[0]
+    assert "0.900" in helpful
+    assert "0.300" in helpful
+    assert '<span class="chip del">regression</span>' in helpful
+    tone = section.split('data-score="tone"', 1)[1].split("</tr>", 1)[0]
+    assert "no detectable change" in tone
+
+    lonely = http.get(f"/prompts/{seeded.lonely}").text
+    note = lonely.split('<section id="quality">', 1)[1].split("</section>", 1)[0]
+    assert "give head=VERSION" in note
