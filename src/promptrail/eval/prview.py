@@ -12,6 +12,11 @@ SHOWN_ITEMS = 5
 def render_text(report: dict[str, Any]) -> str:
     if "scored" in report:  # eval --traces
         return _traces(report)
+    if "scored_prompts" in report:  # eval --traces --all
+        entries = report.get("prompts") or []
+        if not entries:
+            return "no prompt has evals: in the repository: nothing to score"
+        return "\n".join(_traces(entry) for entry in entries)
     prompts = report.get("prompts") or []
     base, head = report.get("base") or {}, report.get("head") or {}
     out = [f"{base.get('ref')} -> {head.get('ref')}: {len(prompts)} prompt evaluation(s)"]
