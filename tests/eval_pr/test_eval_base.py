@@ -53,7 +53,7 @@ def test_a_head_that_improves_passes_and_is_reported_better(
     text = run_cli("eval", "--base", "main", cwd=eval_repo.path)
     assert text.exit_code == 0
     assert "exact" in text.stdout
-    assert "better" in text.stdout
+    assert "improvement" in text.stdout
 
 
 def test_a_wording_change_with_identical_answers_is_no_detectable_change(
@@ -124,7 +124,7 @@ def test_the_pr_comment_gains_the_evaluation_section(
     body = comment.stdout
     assert body.index("| `capital` |") < body.index("#### Evaluation")  # the diff first
     assert "❌ **gate failed**" in body
-    assert "| `exact` | 1.000 | 0.000 | -1.000 [-1.000, -1.000] | ❌ worse |" in body
+    assert "| `exact` | 1.000 | 0.000 | -1.000 [-1.000, -1.000] | ❌ regression |" in body
     assert "<summary>12 item(s) changed; the first 5</summary>" in body
     assert "<del>Paris</del>" in body
     bad = run_cli("comment", "--eval", str(report), "--dry-run", cwd=eval_repo.path)

@@ -104,3 +104,24 @@ def test_live_generations_are_scored_once_per_evaluator_version(
     eval_repo.write_prompt("capital", text + ONE_WORD.replace("+$", "+[.]?$"))
     changed = run_cli(*args, "--format", "json", cwd=eval_repo.path)
     assert json.loads(changed.stdout)["scored"] == 40
+
+
+def test_all_scores_every_prompt_with_evals(eval_repo: GitRepo, server: ServerProcess) -> None:
+    eval_repo.write_prompt("capital", prompt_file(GOOD + "?", 2) + ONE_WORD)
+    eval_repo.commit("capital v2 with a check that needs no expected output")
+    ingest_generations(server.url, 2, ["Paris", "not one word"] * 5)
+    args = ("eval", "--traces", "--all", "--since", "1h", "--registry", server.url)
+    result = run_cli(*args, "--format", "json", cwd=eval_repo.path)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert "capital" in report["scored_prompts"]
+    (capital,) = [entry for entry in report["prompts"] if entry["prompt"] == "capital"]
+    assert capital["scored"] == 10
+    assert capital["versions"]["2"]["one_word"] == {"mean": 0.5, "n": 10}
+    text = run_cli(*args, cwd=eval_repo.path)
+    assert text.exit_code == 0, text.output
+    assert "capital: 0 generation(s) scored, 10 already scored" in text.stdout
+
+    both = run_cli("eval", "capital", *args[1:], cwd=eval_repo.path)
+    assert both.exit_code == 2
+    assert "drop 'capital'" in both.output

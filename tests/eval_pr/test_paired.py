@@ -101,7 +101,7 @@ def test_the_comment_section_shows_table_gate_items_and_link() -> None:
     text = render_section(report_for(*pair(broken=12)))
     assert "❌ **gate failed**" in text
     assert "| `exact` | 0.750 | 0.450 | -0.300 [" in text
-    assert "| ❌ worse |" in text
+    assert "| ❌ regression |" in text
     assert "`exact`: dropped 0.300" in text
     assert "<summary>12 item(s) changed; the first 5</summary>" in text
     assert "<del>Paris</del><ins>Lyon</ins>" in text

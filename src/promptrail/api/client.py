@@ -33,6 +33,7 @@ from promptrail.api.eval import (
     RunList,
     RunResult,
 )
+from promptrail.api.quality import VersionComparison
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -147,6 +148,31 @@ class RegistryClient:
         """Traced calls grouped by `group_by` (`from`, `to`, `unit`, filters: see the API)."""
         params = {"group_by": group_by, **{k: v for k, v in query.items() if v is not None}}
         return Metrics.model_validate(self._request("GET", "/api/v1/metrics", params=params))
+
+    def compare_versions(
+        self,
+        prompt: str,
+        *,
+        base: int | None = None,
+        head: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        sample_limit: int | None = None,
+    ) -> VersionComparison:
+        """Two versions of `prompt` on live traffic: scores with a 95% interval, cost and
+        latency (`GET /api/v1/metrics/compare`). base defaults to `production`, head to the
+        newest other version with traffic; since/until take `7d` or an ISO 8601 time."""
+        query = {
+            "prompt": prompt,
+            "base": base,
+            "head": head,
+            "since": since,
+            "until": until,
+            "sample_limit": sample_limit,
+        }
+        params = {k: str(v) for k, v in query.items() if v is not None}
+        data = self._request("GET", "/api/v1/metrics/compare", params=params)
+        return VersionComparison.model_validate(data)
 
     def create_key(
         self, scopes: list[str], description: str | None = None, pair: bool = False

@@ -17,6 +17,7 @@ import typer
 
 from promptrail.cli.common import ApiKeyOption, PathArgument, RegistryOption, err
 from promptrail.cli.eval_options import (
+    AllOption,
     BaseOption,
     HeadOption,
     PreviewLabelOption,
@@ -109,6 +110,7 @@ def command(
     head: HeadOption = None,
     preview_label: PreviewLabelOption = None,
     traces: TracesOption = False,
+    all_prompts: AllOption = False,
     since: SinceOption = "24h",
     sample: SampleOption = 100,
     path: PathArgument = ".",
@@ -147,10 +149,12 @@ def command(
         name=name,
         show_progress=True,
     )
+    if all_prompts and not traces:
+        raise UsageError("--all goes with --traces (score every prompt's live generations)")
     if base is not None or head is not None or traces:
         from promptrail.cli import eval_pr
 
-        pr = eval_pr.PrFlags(base, head, preview_label, traces, since, sample, prompt)
+        pr = eval_pr.PrFlags(base, head, preview_label, traces, since, sample, prompt, all_prompts)
         eval_pr.command(pr, options, output_format, path, registry, api_key, no_record)
         return
     if prompt is None:

@@ -29,6 +29,12 @@ TracesOption = Annotated[
         "--traces", help="Score PROMPT's production generations (evaluators without expected)."
     ),
 ]
+AllOption = Annotated[
+    bool,
+    typer.Option(
+        "--all", help="With --traces: every prompt with evals: in the repository (no PROMPT)."
+    ),
+]
 SinceOption = Annotated[
     str, typer.Option("--since", help="With --traces: how far back, e.g. 24h, 7d, or a date.")
 ]

@@ -7,15 +7,20 @@ that failed its threshold), 2 usage, 3 the registry or the LLM endpoint unreacha
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from promptrail.cli.common import err
 from promptrail.errors import LlmUnavailable, RegistryUnavailable, UsageError
 from promptrail.eval.setup import EvalOptions
+
+if TYPE_CHECKING:
+    from promptrail.api.client import RegistryClient
 
 UNAVAILABLE = 3
 
@@ -29,6 +34,7 @@ class PrFlags:
     since: str
     sample: int
     prompt: str | None
+    all_prompts: bool = False
 
 
 def command(
@@ -45,8 +51,13 @@ def command(
     if flags.traces:
         if flags.base is not None or flags.head is not None:
             raise UsageError("--traces scores production; --base compares git refs: pick one")
-        if flags.prompt is None:
-            raise UsageError("--traces needs the PROMPT whose generations to score")
+        if flags.prompt is None and not flags.all_prompts:
+            raise UsageError(
+                "--traces needs the PROMPT whose generations to score (or --all for every "
+                "prompt with evals:)"
+            )
+        if flags.prompt is not None and flags.all_prompts:
+            raise UsageError(f"--all scores every prompt with evals:; drop {flags.prompt!r}")
     elif flags.prompt is not None:
         raise UsageError(
             f"--base evaluates every changed prompt; drop {flags.prompt!r} "
@@ -59,9 +70,7 @@ def command(
                     raise UsageError(
                         "--traces reads the registry: set --registry or PROMPTRAIL_URL"
                     )
-                from promptrail.eval.live import score_traces
-
-                report = score_traces(client, options, since=flags.since, sample=flags.sample)
+                report = _traces(client, flags, options, path)
             else:
                 report = _compare(flags, options, path, client, registry, no_record)
         except (LlmUnavailable, RegistryUnavailable) as exc:
@@ -75,6 +84,30 @@ def command(
         print(render_text(report))
     if not report["gate"]["passed"]:
         raise typer.Exit(1)
+
+
+def _traces(
+    client: RegistryClient, flags: PrFlags, options: EvalOptions, path: str
+) -> dict[str, Any]:
+    from promptrail.eval.live import score_traces
+
+    if not flags.all_prompts:
+        return score_traces(client, options, since=flags.since, sample=flags.sample, path=path)
+    from promptrail.repo.repository import PromptRepo
+
+    tree = PromptRepo(path).load(None)
+    names = sorted(name for name, loaded in tree.prompts.items() if loaded.spec.evals)
+    reports = [
+        score_traces(
+            client,
+            dataclasses.replace(options, prompt=name),
+            since=flags.since,
+            sample=flags.sample,
+            path=path,
+        )
+        for name in names
+    ]
+    return {"scored_prompts": names, "prompts": reports, "gate": {"passed": True}}
 
 
 def _compare(

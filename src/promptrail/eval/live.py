@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from promptrail.api.quality import TIME_HINT, parse_time
 from promptrail.api.tracing import ObservationOut, ScoreBody
 from promptrail.content import content_hash
 from promptrail.errors import EvaluatorError, UsageError
@@ -37,23 +37,14 @@ if TYPE_CHECKING:
     from promptrail.api.client import RegistryClient
 
 PAGE = 500
-_DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """`30m`, `24h`, `7d`, `2w` back from now, or an ISO 8601 date or time (UTC)."""
-    now = now or datetime.now(UTC)
-    found = _DURATION.match(text.strip())
-    if found:
-        return now - timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
     try:
-        when = datetime.fromisoformat(text.strip())
+        return parse_time(text, now)
     except ValueError:
-        raise UsageError(
-            f"--since {text!r}: give 24h, 7d, 30m, or a date like 2026-12-01"
-        ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+        raise UsageError(f"--since {text!r}: {TIME_HINT}") from None
 
 
 def needs_expected(evaluator: Evaluator) -> bool:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from promptrail.api.verdicts import words
+
 SHOWN_ITEMS = 5
 
 
 def render_text(report: dict[str, Any]) -> str:
     if "scored" in report:  # eval --traces
         return _traces(report)
+    if "scored_prompts" in report:  # eval --traces --all
+        entries = report.get("prompts") or []
+        if not entries:
+            return "no prompt has evals: in the repository: nothing to score"
+        return "\n".join(_traces(entry) for entry in entries)
     prompts = report.get("prompts") or []
     base, head = report.get("base") or {}, report.get("head") or {}
     out = [f"{base.get('ref')} -> {head.get('ref')}: {len(prompts)} prompt evaluation(s)"]
@@ -37,8 +44,9 @@ def _entry(entry: dict[str, Any]) -> list[str]:
         ci = found.get("ci")
         interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
         diff = "-" if found.get("diff") is None else f"{found['diff']:+.3f}{interval}"
-        verdict = "no detectable change" if found["verdict"] == "same" else found["verdict"]
-        rows.append((name, _num(found.get("base")), _num(found.get("head")), diff, verdict))
+        rows.append(
+            (name, _num(found.get("base")), _num(found.get("head")), diff, words(found["verdict"]))
+        )
     if len(rows) > 1:
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         out += [

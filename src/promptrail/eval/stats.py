@@ -25,11 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-Verdict = Literal["better", "worse", "same"]
+from promptrail.api.verdicts import Verdict
+
 SampleScores = Mapping[str, Sequence[float | None]]  # item id -> one value per sample
 
 CONFIDENCE = 0.95

@@ -12,10 +12,11 @@ import html
 import json
 from typing import Any
 
+from promptrail.api.verdicts import NO_CHANGE, marked
+
 MAX_ITEMS = 5  # changed items shown per prompt; the UI comparison has them all
 MAX_TEXT = 400  # characters of one input or output in the comment
 HEADING = "#### Evaluation"
-VERDICTS = {"better": "✅ better", "worse": "❌ worse", "same": "no detectable change"}
 
 
 def render_section(report: dict[str, Any]) -> str:
@@ -36,7 +37,7 @@ def render_section(report: dict[str, Any]) -> str:
         f"{verdict} · `{_ref(base)}` → `{_ref(head)}` · {len(prompts)} evaluated{calls_text}",
         "",
         "Same items and samples on both sides; the interval is 95%, and a change whose "
-        "interval includes 0 is no detectable change.",
+        f"interval includes 0 is {NO_CHANGE}.",
         "",
     ]
     for entry in prompts:
@@ -67,7 +68,7 @@ def _prompt_block(entry: dict[str, Any]) -> list[str]:
     for name, found in (entry.get("comparison") or {}).items():
         out.append(
             f"| `{name}` | {_num(found.get('base'))} | {_num(found.get('head'))} "
-            f"| {_diff(found)} | {VERDICTS.get(found.get('verdict'), found.get('verdict'))} |"
+            f"| {diff_text(found)} | {marked(found.get('verdict'))} |"
         )
     failed = [c for c in gate.get("checks") or [] if not c.get("passed")]
     if failed:
@@ -114,7 +115,8 @@ def _num(value: Any) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _diff(found: dict[str, Any]) -> str:
+def diff_text(found: dict[str, Any]) -> str:
+    """`+0.100 [+0.020, +0.180]`: a difference and its interval (`diff`, `ci`)."""
     diff, ci = found.get("diff"), found.get("ci")
     if diff is None:
         return "—"

@@ -3,9 +3,12 @@
 For each prompt the pull request changes, the comment shows what the version currently on
 `production` did over the last 7 days (calls, p50 latency, cost per call, average score),
 read from the registry's tracing metrics, and, for a change that breaks callers of
-`production`, which callers (trace names) used the prompt and would break. The numbers
-are a courtesy: when the registry is not configured, not reachable, or keeps no traces,
-the comment says so and is posted all the same.
+`production`, which callers (trace names) used the prompt and would break. When another
+version of the prompt also served scored traffic (a label, the sticky A/B split), the
+section adds their comparison on quality: per score, both means, the difference with its
+95% interval and the verdict (`GET /api/v1/metrics/compare`). The numbers are a
+courtesy: when the registry is not configured, not reachable, or keeps no traces, the
+comment says so and is posted all the same.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from typing import Any
 import httpx
 
 from promptrail.api.client import RegistryClient
-from promptrail.constants import PRODUCTION
+from promptrail.api.quality import VersionComparison, VersionTraffic
+from promptrail.api.verdicts import marked
+from promptrail.constants import LATEST, PRODUCTION
 from promptrail.errors import PromptNotFound, RegistryError, UsageError
 from promptrail.gitops.diff import PromptDiff, RepoDiff, diff_refs
 from promptrail.gitops.diffview import render_markdown
+from promptrail.gitops.evalcomment import diff_text
 from promptrail.gitops.evalcomment import render_section as evaluation_section
 from promptrail.repo.repository import PromptRepo
 from promptrail.units import NONE, duration_ms, usd
@@ -43,6 +49,7 @@ class Numbers:
     avg_score: float | None = None
     score_count: int = 0
     callers: list[tuple[str, int]] = field(default_factory=list)  # (trace name, calls)
+    quality: VersionComparison | None = None  # against another version with scored traffic
 
     @property
     def cost_per_call(self) -> float | None:
@@ -111,11 +118,28 @@ def fetch_numbers(
             numbers.cost = row.cost
             numbers.avg_score = row.avg_score
             numbers.score_count = row.score_count
+    if numbers.calls and numbers.version is not None:
+        numbers.quality = fetch_quality(client, name, numbers.version, start, end)
     if callers and numbers.calls:
         rows = client.metrics("name", unit="traces", **window).rows
         rows = sorted(rows, key=lambda r: -r.count)
         numbers.callers = [(r.key or "(unnamed)", r.count) for r in rows]
     return numbers
+
+
+def fetch_quality(
+    client: RegistryClient, name: str, version: int, start: datetime, end: datetime
+) -> VersionComparison | None:
+    """Production against the newest other version with traffic, when both have scores."""
+    try:
+        found = client.compare_versions(
+            name, base=version, since=start.isoformat(), until=end.isoformat()
+        )
+    except RegistryError as exc:
+        if exc.status in (404, 422):  # no other version served traffic (or an old registry)
+            return None
+        raise
+    return found if found.scores else None
 
 
 # -- rendering ------------------------------------------------------------------------------
@@ -142,10 +166,47 @@ def render_section(heading: str, diff: RepoDiff, numbers: dict[str, Numbers]) ->
             f"| `{name}` | v{n.version} | {n.calls:,} | {duration_ms(n.p50_ms)} "
             f"| {usd(n.cost_per_call)} | {score} |"
         )
+    out += _quality_rows(numbers)
     warnings = [_breaking_line(p, numbers.get(p.name)) for p in diff.breaking]
     if warnings:
         out += ["", "**Callers that would break:**", "", *warnings]
     return "\n".join(out) + "\n"
+
+
+def _quality_rows(numbers: dict[str, Numbers]) -> list[str]:
+    found = {name: n.quality for name, n in numbers.items() if n.quality is not None}
+    if not found:
+        return []
+    limit = max(q.sample_limit for q in found.values())
+    out = [
+        "",
+        "**Quality on live traffic**: the version on `production` against the newest other "
+        f"version serving traffic, on the scores of their generations (the newest {limit:,} "
+        "per version); unpaired 95% interval.",
+        "",
+        "| prompt | score | base | head | diff (95% CI) | verdict |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, quality in found.items():
+        base, head = quality.base, quality.head
+        for row in quality.scores:
+            cut = " (sampled)" if row.truncated else ""
+            out.append(
+                f"| `{name}` | `{row.name}`{cut} "
+                f"| {_version(base)}: {_mean(row.base_mean, row.base_n)} "
+                f"| {_version(head)}: {_mean(row.head_mean, row.head_n)} "
+                f"| {diff_text(row.model_dump())} | {marked(row.verdict)} |"
+            )
+    return out
+
+
+def _version(side: VersionTraffic) -> str:
+    labels = [label for label in side.labels if label != LATEST]
+    return f"v{side.version}" + (f" ({', '.join(labels)})" if labels else "")
+
+
+def _mean(value: float | None, n: int) -> str:
+    return "—" if value is None else f"{value:.3f} ({n:,})"
 
 
 def _breaking_line(item: PromptDiff, numbers: Numbers | None) -> str:

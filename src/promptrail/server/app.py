@@ -23,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from promptrail import __version__
 from promptrail.server import errors, ui
 from promptrail.server.api import eval as eval_api
-from promptrail.server.api import health, ingest, keys, prices, prompts, publish, traces
+from promptrail.server.api import health, ingest, keys, prices, prompts, publish, quality, traces
 from promptrail.server.api import langfuse as langfuse_api
 from promptrail.server.api import otlp as otlp_api
 from promptrail.server.cache import Entry, send_entry
@@ -39,6 +39,7 @@ ROUTERS = [
     keys.router,
     ingest.router,
     traces.router,
+    quality.router,
     prices.router,
     langfuse_api.router,
     otlp_api.router,

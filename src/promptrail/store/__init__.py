@@ -6,13 +6,15 @@
 Reads run in short transactions; every write runs in `store.write()`, which serializes
 writers (SQLite `BEGIN IMMEDIATE`; PostgreSQL `SELECT ... FOR UPDATE` on the revision
 row) and bumps the registry revision that server processes poll to drop their caches.
-Queries live in `registry.py` (prompts), `publish.py` (applying a publish) and `keys.py`.
+Queries live in `registry.py` (prompts), `publish.py` (applying a publish), `keys.py`,
+`runs.py` (evaluation) and `version_compare.py` (two versions' live traffic side by side).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from promptrail.api.eval import (
     RunList,
     RunResult,
 )
+from promptrail.api.quality import SAMPLE_LIMIT, VersionComparison
 from promptrail.api.registry import (
     KeyCreated,
     KeyInfo,
@@ -45,6 +48,7 @@ from promptrail.store import keys as _keys
 from promptrail.store import publish as _publish
 from promptrail.store import registry as _registry
 from promptrail.store import runs as _runs
+from promptrail.store import version_compare as _version_compare
 from promptrail.store.registry import bump_revision
 from promptrail.store.tables import REVISION_KEY, registry_meta
 
@@ -254,6 +258,24 @@ class Store:
     def compare_runs(self, base: str, head: str) -> RunComparison:
         with self.read() as conn:
             return _runs.compare_runs(conn, base, head)
+
+    # -- live traffic ------------------------------------------------------------------------
+
+    def compare_versions(
+        self,
+        name: str,
+        *,
+        start: datetime,
+        end: datetime,
+        base: int | None = None,
+        head: int | None = None,
+        limit: int = SAMPLE_LIMIT,
+    ) -> VersionComparison:
+        """Two versions' scores (newest `limit` per name), calls, latency and cost over
+        [start, end); base defaults to `production`, head to the newest other version
+        with traffic. NotFound (404) / InvalidRequest (400, says what to give)."""
+        with self.read() as conn:
+            return _version_compare.compare(conn, name, base, head, start, end, limit)
 
     # -- keys ------------------------------------------------------------------------------
 

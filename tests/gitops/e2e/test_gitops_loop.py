@@ -337,9 +337,13 @@ def test_gitops_loop_end_to_end(loop: Loop) -> None:
         )
     )
     run = loop.push_to_main(dev.head(), event_name="schedule")
-    assert list(run.jobs) == ["drift"]
+    assert list(run.jobs) == ["drift", "score"]
     assert not run.ok
     (check,) = run.jobs["drift"].steps
     assert check.returncode == 1
     assert "customer-email" in check.output
     assert "production" in check.output
+    # The same schedule scores production's traffic; with no LLM key it says so and passes.
+    (score,) = run.jobs["score"].steps
+    assert score.returncode == 0
+    assert "no LLM key (secret OPENAI_API_KEY): scoring skipped" in score.output

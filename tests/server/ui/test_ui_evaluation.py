@@ -115,7 +115,7 @@ def test_two_runs_side_by_side_with_changed_verdicts_first_and_word_diffs(site: 
     assert url.startswith(site.url + "/runs/compare?")
     page.goto(url)
     verdict = page.locator("table.comparison tr[data-evaluator=exact]")
-    expect(verdict).to_contain_text("worse")
+    expect(verdict).to_contain_text("regression")
     expect(verdict).to_contain_text("[-1.000, -1.000]")
     expect(verdict).to_contain_text("0 / 0 / 12")
     items = page.locator("table.compare-items tbody tr")

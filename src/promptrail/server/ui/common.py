@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 from promptrail import __version__
 from promptrail.api.registry import is_web_url
+from promptrail.api.verdicts import words as verdict_words
 from promptrail.server.state import read
 from promptrail.units import NONE, duration_ms, usd
 
@@ -166,6 +167,7 @@ env.filters.update(
     short=short,
     pretty=pretty,
     content_text=content_text,
+    verdict=verdict_words,
 )
 env.globals.update(
     url=url,

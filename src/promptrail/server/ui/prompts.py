@@ -9,6 +9,7 @@ compared. Prompts are edited in git; the page links to the file, never edits it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,8 +17,9 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from promptrail.api.quality import VersionComparison
 from promptrail.api.registry import PromptSummary
-from promptrail.errors import NotFound
+from promptrail.errors import InvalidRequest, NotFound
 from promptrail.repo.spec import is_valid_name
 from promptrail.server.ui.auth import Viewing
 from promptrail.server.ui.common import days_param, int_param, read, render
@@ -33,6 +35,7 @@ from promptrail.server.ui.dashboard import first_day, refresh
 from promptrail.store import registry as queries
 from promptrail.store import ui_rollup as rollup
 from promptrail.store import ui_sums as sums
+from promptrail.store import version_compare
 from promptrail.store.ui_queries import latest_source, latest_types, prompt_meta, publish_sources
 
 router = APIRouter(include_in_schema=False)
@@ -146,6 +149,7 @@ async def prompt_page(request: Request, name: str, viewer: Viewing) -> Response:
             conn, sums.prompt_scores_t, first, ["prompt_version", "name"], prompt=name
         )
         latency = rollup.latency_percentiles(conn, first, name)
+        quality, quality_note = _quality(conn, name, first)
         return {
             "versions": versions,
             "labels": dict(sorted((state.labels if state else {}).items())),
@@ -158,6 +162,8 @@ async def prompt_page(request: Request, name: str, viewer: Viewing) -> Response:
             "diff": diff,
             "stats": _stats(numbers, summed, scored, latency),
             "score_names": sorted({row["name"] for row in scored}),
+            "quality": quality,
+            "quality_note": quality_note,
         }
 
     page = await read(request, load)
@@ -191,6 +197,24 @@ async def prompt_page(request: Request, name: str, viewer: Viewing) -> Response:
         diff_lines=diff_lines,
         **page,
     )
+
+
+def _quality(
+    conn: Connection, name: str, first: Any
+) -> tuple[VersionComparison | None, str | None]:
+    """Production against the newest other version with traffic since `first` (a UTC day),
+    or why there is nothing to compare."""
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    try:
+        found = version_compare.compare(conn, name, None, None, start, datetime.now(UTC))
+    except InvalidRequest as exc:
+        return None, str(exc)
+    if not found.scores:
+        return None, (
+            f"v{found.base.version} and v{found.head.version} both served traffic, but no "
+            "score is on both: `promptrail eval PROMPT --traces` scores it"
+        )
+    return found, None
 
 
 def _stats(
