@@ -5,35 +5,41 @@
 
 The base runs are already in the registry (a real `promptrail serve` on SQLite, filled by
 a first, unmeasured pass), so each measured pass reuses them and calls the local
-OpenAI-compatible server (answering after `--latency` seconds) for the heads only, with
-an empty response cache. The floor is prompts x items x latency / concurrency; the goal
-is a wall time dominated by it. Separately, the statistics (paired bootstrap, changed
-items with word diffs, gate) for all prompts are timed on the same runs: goal under 1 s.
-Reports median and minimum over the passes, and the machine's load.
+OpenAI-compatible server (its own process, answering after `--latency` seconds: its CPU
+is not promptrail's) for the heads only, with an empty response cache. The floor is
+prompts x items x latency / concurrency; the goal is a wall time dominated by it.
+Passes alternate between one TLS context shared by every endpoint (what `eval` does)
+and one built per endpoint (what it did before), to show what that sharing saves.
+Separately, the statistics (paired bootstrap, changed items with word diffs, gate) for
+all prompts are timed on the same runs: goal under 1 s. Reports median and minimum per
+mode, and the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # serverproc: start/stop `promptrail serve`
 
 from promptrail.api.client import RegistryClient  # noqa: E402
-from promptrail.eval import prgate  # noqa: E402
+from promptrail.eval import llm, prgate  # noqa: E402
 from promptrail.eval.paired import changed_items, compare_runs  # noqa: E402
 from promptrail.eval.pr import PrOptions, evaluate  # noqa: E402
 from promptrail.eval.setup import EvalOptions  # noqa: E402
 from promptrail.repo.repository import PromptRepo  # noqa: E402
-from promptrail.testing.fake_openai import FakeOpenAI  # noqa: E402
 from serverproc import ServerProcess  # noqa: E402
+from waiting import wait_until  # noqa: E402
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",
@@ -85,6 +91,34 @@ def change_heads(root: Path, prompts: int, generation: int) -> None:
         (root / f"prompts/p{n:02d}.yaml").write_text(prompt_text(n, 2, wording))
 
 
+@contextlib.contextmanager
+def fake_openai(latency: float) -> Iterator[str]:
+    """The local OpenAI-compatible server in a process of its own; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "promptrail.testing.fake_openai", "--port", str(port)]
+    fake = subprocess.Popen([*command, "--latency", str(latency)], stdout=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _listening(port), within=30)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        fake.terminate()
+        fake.wait(10)
+
+
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+        return True
+    return False
+
+
+MODES = {
+    "shared TLS context": llm.tls_context,
+    "TLS context per endpoint": llm.tls_context.__wrapped__,  # type: ignore[attr-defined]
+}
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
@@ -100,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(GIT_ENV)
     floor = args.prompts * args.items * args.latency / args.concurrency
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAI(latency=args.latency) as fake:
+    with tempfile.TemporaryDirectory() as tmp, fake_openai(args.latency) as fake_url:
         root = Path(tmp) / "repo"
         root.mkdir()
         build_repo(root, args.prompts, args.items)
@@ -113,7 +147,7 @@ def main() -> None:
                 base="main",
                 run=EvalOptions(
                     prompt="",
-                    base_url=fake.url,
+                    base_url=fake_url,
                     api_key="sk-bench",
                     concurrency=args.concurrency,
                     cache_path=str(cache),
@@ -123,17 +157,20 @@ def main() -> None:
             )
             change_heads(root, args.prompts, 0)
             evaluate(PromptRepo(root), options, registry)  # records the base runs
-            walls, head_calls, reports = [], [], []
-            for generation in range(1, args.repeat + 1):
+            walls: dict[str, list[float]] = {mode: [] for mode in MODES}
+            head_calls, reports = [], []
+            for generation in range(1, 2 * args.repeat + 1):
+                mode = list(MODES)[generation % 2]
+                llm.tls_context = MODES[mode]  # type: ignore[assignment]
                 cache.unlink(missing_ok=True)
                 change_heads(root, args.prompts, generation)
-                calls_before = len(fake.requests)
                 started = time.perf_counter()
                 report = evaluate(PromptRepo(root), options, registry)
-                walls.append(time.perf_counter() - started)
-                head_calls.append(len(fake.requests) - calls_before)
+                walls[mode].append(time.perf_counter() - started)
+                head_calls.append(report["llm_calls"])
                 reports.append(report)
                 assert all(entry["base"]["reused"] for entry in report["prompts"])
+            llm.tls_context = MODES["shared TLS context"]  # type: ignore[assignment]
             runs = [
                 (registry.get_run(e["base"]["run_id"]), registry.get_run(e["head"]["run_id"]))
                 for e in reports[-1]["prompts"]
@@ -152,12 +189,13 @@ def main() -> None:
         f"{args.prompts} prompts x {args.items} items, latency {args.latency * 1000:.0f} ms, "
         f"concurrency {args.concurrency}: floor {floor:.2f} s of head calls"
     )
-    print(
-        f"eval --base, base runs reused: median {statistics.median(walls):.2f} s, "
-        f"min {min(walls):.2f} s over {len(walls)} passes "
-        f"({head_calls[0]} LLM calls per pass; median / floor = "
-        f"{statistics.median(walls) / floor:.2f}x)"
-    )
+    for mode, times in walls.items():
+        print(
+            f"eval --base, base runs reused, {mode}: median {statistics.median(times):.2f} s, "
+            f"min {min(times):.2f} s over {len(times)} passes "
+            f"({head_calls[0]} LLM calls per pass; median / floor = "
+            f"{statistics.median(times) / floor:.2f}x)"
+        )
     median_ms, min_ms = statistics.median(stats_times) * 1000, min(stats_times) * 1000
     print(
         f"statistics for all {len(runs)} prompts: median {median_ms:.0f} ms, "

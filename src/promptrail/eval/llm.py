@@ -9,7 +9,9 @@ server understands passes through, including ones the package does not know.
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +42,16 @@ class Completion:
             output=self.usage.get("completion_tokens"),
             total=self.usage.get("total_tokens"),
         )
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verified TLS context (httpx's own defaults) for every endpoint of the process:
+    each client would otherwise load the CA bundle anew, tens of ms, and `eval --base`
+    opens an endpoint per prompt and side (bench/eval_pr.py)."""
+    import httpx
+
+    return httpx.create_ssl_context()
 
 
 class Endpoint:
@@ -89,6 +101,7 @@ class Endpoint:
                 api_key=self.api_key,
                 timeout=self.timeout,
                 max_retries=self.max_retries,
+                http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()),
             )
         return self._client
 
