@@ -47,10 +47,7 @@ def command(
     registry: RegistryOption = None,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Check prompt files: schema, templates, labels, version rules (exit 1 on errors).
-
-    Example: promptrail validate --base origin/main
-    """
+    """Check prompt files: schema, templates, labels, version rules (exit 1 on errors)."""
     from promptrail.gitops.report import FORMATS, report
     from promptrail.gitops.validate import validate
 
