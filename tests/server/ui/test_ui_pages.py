@@ -7,9 +7,11 @@ generations, an event) for two users on two prompt versions.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -268,3 +270,56 @@ def test_llm_calls_list_across_traces_filters_and_drills_down_to_a_model(page, s
     expect(page.locator("h1")).to_contain_text("handle-ticket")
     page.goto(site.url + "/generations?model=no-such-model")
     expect(page.locator("p.empty")).to_contain_text("No LLM call matches")
+
+
+# What each key page is made of (headings, figures, tables and their columns, cards,
+# forms and their fields), in reading order, digits as `#`: a change that drops or
+# reorders a part of the page fails here, while the numbers may vary from run to run.
+OUTLINE = """() => {
+  const text = (el) => el.textContent.trim().replace(/\\s+/g, " ").replace(/\\d+/g, "#");
+  const parts = [];
+  for (const el of document.querySelectorAll(
+    "main h1, main h2, main h3, main figure, main table, main .card .k, main form"
+  )) {
+    const tag = el.tagName.toLowerCase();
+    if (tag === "figure") {
+      const caption = el.querySelector("figcaption");
+      parts.push(`figure: ${caption ? text(caption) : ""}${el.querySelector("svg") ? " [svg]" : ""}`);
+    } else if (tag === "table") {
+      const heads = [...el.querySelectorAll("thead th")].map(text);
+      parts.push(`table.${el.className || "-"}: ${heads.join(" | ")}`);
+    } else if (tag === "form") {
+      const fields = [...el.querySelectorAll("input[name], select[name], textarea[name]")];
+      const names = [...new Set(fields.map((f) => f.name))];
+      const action = (el.getAttribute("action") || "").replace(/[0-9a-f]{16,}/g, "ID");
+      parts.push(`form ${action}: ${names.join(", ")}`);
+    } else if (el.classList.contains("k")) {
+      parts.push(`card: ${text(el)}`);
+    } else {
+      parts.push(`${tag}: ${text(el)}`);
+    }
+  }
+  return parts.join("\\n") + "\\n";
+}"""
+OUTLINES = Path(__file__).parent / "outlines"
+
+
+@pytest.mark.parametrize("which", ["dashboard", "prompt", "trace"])
+def test_key_pages_keep_their_structure(page, site: Site, which: str) -> None:
+    """To accept an intended change: PROMPTRAIL_UPDATE_OUTLINES=1 pytest -k structure."""
+    path = {
+        "dashboard": "/",
+        "prompt": "/prompts/support/triage",
+        "trace": f"/traces/{site.seeded.multi_step}",
+    }[which]
+    page.goto(site.url + path)
+    outline = page.evaluate(OUTLINE)
+    shoot(page, f"outline-{which}")
+    golden = OUTLINES / f"{which}.txt"
+    if os.environ.get("PROMPTRAIL_UPDATE_OUTLINES"):
+        OUTLINES.mkdir(exist_ok=True)
+        golden.write_text(outline)
+    assert outline == golden.read_text(), (
+        f"the {which} page's structure changed; if that is intended, rerun with "
+        "PROMPTRAIL_UPDATE_OUTLINES=1 and commit tests/server/ui/outlines/"
+    )
