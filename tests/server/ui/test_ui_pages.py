@@ -284,7 +284,8 @@ OUTLINE = """() => {
     const tag = el.tagName.toLowerCase();
     if (tag === "figure") {
       const caption = el.querySelector("figcaption");
-      parts.push(`figure: ${caption ? text(caption) : ""}${el.querySelector("svg") ? " [svg]" : ""}`);
+      const chart = el.querySelector("svg") ? " [svg]" : "";
+      parts.push(`figure: ${caption ? text(caption) : ""}${chart}`);
     } else if (tag === "table") {
       const heads = [...el.querySelectorAll("thead th")].map(text);
       parts.push(`table.${el.className || "-"}: ${heads.join(" | ")}`);
