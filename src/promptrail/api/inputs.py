@@ -10,13 +10,27 @@ validated, and the error names the field.
 from __future__ import annotations
 
 import math
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
 
 from pydantic import BaseModel, model_validator
 
 MAX_DEPTH = 100
 MAX_INT = 2**63 - 1  # an INTEGER/BIGINT column
 MAX_NUMBER = 1e15  # scores and costs: sums and averages of millions of them stay finite
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """The same moment in UTC; a time without an offset is taken as UTC already."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC) if value.utcoffset() else value
 
 
 def unstorable(value: Any, path: str = "") -> str | None:

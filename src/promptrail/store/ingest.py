@@ -20,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from promptrail.api.inputs import as_utc
 from promptrail.api.tracing import (
     EVENT_ADAPTER,
     EventError,
@@ -34,16 +35,6 @@ from promptrail.store.tracing import observations, scores, trace_tags, traces
 from promptrail.store.ui_sums import mark_observation_days
 
 _json = json_text
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    if value.utcoffset():
-        return value.astimezone(UTC)
-    return value
 
 
 def _ms(start: datetime | None, end: datetime | None) -> float | None:
@@ -67,7 +58,7 @@ class Batch:
 
     # -- rows -------------------------------------------------------------------------------
     def add_trace(self, body: TraceBody) -> None:
-        start, end = _utc(body.start_time), _utc(body.end_time)
+        start, end = as_utc(body.start_time), as_utc(body.end_time)
         row = {
             "name": clean(body.name),
             "user_id": clean(body.user_id),
@@ -93,11 +84,11 @@ class Batch:
             self.tags[body.id] = sorted({clean(t) or "" for t in body.tags})
 
     def add_observation(self, body: ObservationBody, *, create: bool) -> None:
-        start = _utc(body.start_time)
+        start = as_utc(body.start_time)
         if start is None and create:
             start = self.now
-        end = _utc(body.end_time)
-        first_token = _utc(body.completion_start_time)
+        end = as_utc(body.end_time)
+        first_token = as_utc(body.completion_start_time)
         usage: dict[str, int | None] = {}
         if body.usage is not None:
             u = body.usage
@@ -188,7 +179,7 @@ class Batch:
             "source": body.source,
             "comment": clean(body.comment),
             "metadata": _json(body.metadata),
-            "timestamp": _utc(body.timestamp) or self.now,
+            "timestamp": as_utc(body.timestamp) or self.now,
             "created_at": self.now,
         }
 
@@ -229,7 +220,7 @@ class Batch:
             ).where(observations.c.id.in_(list(ids)))
         ).all()
         for oid, start, end, first in rows:
-            start, end, first = _utc(start), _utc(end), _utc(first)
+            start, end, first = as_utc(start), as_utc(end), as_utc(first)
             conn.execute(
                 update(observations)
                 .where(observations.c.id == oid)

@@ -36,6 +36,7 @@ from sqlalchemy import (
     select,
 )
 
+from promptrail.api.inputs import as_utc
 from promptrail.store.bulk import dialect_insert
 from promptrail.store.tables import NAME, Timestamp, metadata
 from promptrail.store.trace_metrics import _day
@@ -198,7 +199,7 @@ def mark_observation_days(conn: Connection, rows: list[dict[str, Any]]) -> None:
             traces_t.c.id.in_(ids), traces_t.c.start_time < cutoff
         )
         moments.extend(conn.execute(found).scalars())
-    days = sorted({_utc_day(m) for m in moments if m is not None and _aware(m) < cutoff})
+    days = sorted({_utc_day(m) for m in moments if m is not None and as_utc(m) < cutoff})
     if days:
         mark = dialect_insert(conn, dirty_days).values([{"day": day} for day in days])
         conn.execute(
@@ -214,12 +215,8 @@ def _chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + _IDS_PER_QUERY]
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _utc_day(moment: datetime) -> str:
-    return _aware(moment).astimezone(UTC).strftime("%Y-%m-%d")
+    return as_utc(moment).strftime("%Y-%m-%d")
 
 
 # -- summing raw rows over [start, end), by UTC day -------------------------------------------

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
+from promptrail.api.inputs import as_utc
 from promptrail.api.registry import MAX_VERSION
 from promptrail.api.tracing import (
     Metrics,
@@ -76,12 +77,6 @@ To = Annotated[
 ]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class Window:
     """The `from`/`to` query parameters every list and the metrics take, in UTC."""
@@ -91,7 +86,7 @@ class Window:
 
 
 def _window(from_: From = None, to: To = None) -> Window:
-    return Window(_utc(from_), _utc(to))
+    return Window(as_utc(from_), as_utc(to))
 
 
 TimeWindow = Annotated[Window, Depends(_window)]

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from promptrail.api.inputs import as_utc
 from promptrail.api.langfuse import LF_DATA_TYPES, ScoreCreate, score_v2, score_v3
 from promptrail.errors import ApiProblem
 from promptrail.server.api.ingest import pricing_of
@@ -26,7 +27,6 @@ from promptrail.server.api.langfuse.common import (
     json_response,
     page_meta,
 )
-from promptrail.server.api.traces import _utc
 from promptrail.server.state import read, registry_of
 from promptrail.store.ingest import new_score_id, store_events
 from promptrail.store.langfuse_datasets import record_for_traces
@@ -99,8 +99,8 @@ def _filter(
         source=SOURCES.get(source.upper()) if source else None,
         data_type=LF_DATA_TYPES.get(data_type.upper()) if data_type else None,
         user_id=user_id,
-        start=_utc(from_timestamp),
-        end=_utc(to_timestamp),
+        start=as_utc(from_timestamp),
+        end=as_utc(to_timestamp),
     )
 
 

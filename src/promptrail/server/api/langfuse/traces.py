@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
+from promptrail.api.inputs import as_utc
 from promptrail.api.langfuse import observation_body, trace_body, trace_full
 from promptrail.server.api.langfuse.common import (
     PREFIX,
@@ -22,7 +23,6 @@ from promptrail.server.api.langfuse.common import (
     json_response,
     page_meta,
 )
-from promptrail.server.api.traces import _utc
 from promptrail.server.state import read
 from promptrail.store import langfuse as lf_queries
 from promptrail.store.observation_queries import ObservationFilter, list_observations
@@ -62,8 +62,8 @@ async def traces(
         tags=tags or [],
         release=release,
         environment=environment[0] if environment else None,
-        start=_utc(from_timestamp),
-        end=_utc(to_timestamp),
+        start=as_utc(from_timestamp),
+        end=as_utc(to_timestamp),
     )
 
     def query(conn: Connection) -> dict[str, Any]:
@@ -98,8 +98,8 @@ async def observations(
         level=level,
         roots_only=bool(is_root),
         parent_id=None if is_root else parent_observation_id,
-        start=_utc(from_start_time),
-        end=_utc(to_start_time),
+        start=as_utc(from_start_time),
+        end=as_utc(to_start_time),
     )
     found = await read(request, list_observations, where, page, limit)
     meta: dict[str, Any] = {}
