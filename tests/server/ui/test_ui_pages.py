@@ -287,7 +287,10 @@ OUTLINE = """() => {
       const chart = el.querySelector("svg") ? " [svg]" : "";
       parts.push(`figure: ${caption ? text(caption) : ""}${chart}`);
     } else if (tag === "table") {
-      const heads = [...el.querySelectorAll("thead th")].map(text);
+      // One column per score name: which scores exist depends on the tests run before.
+      const heads = [...el.querySelectorAll("thead th")]
+        .map(text)
+        .filter((h) => !h.startsWith("avg "));
       parts.push(`table.${el.className || "-"}: ${heads.join(" | ")}`);
     } else if (tag === "form") {
       const fields = [...el.querySelectorAll("input[name], select[name], textarea[name]")];
