@@ -104,44 +104,53 @@ def publisher(
     start: threading.Barrier,
     tally: Tally,
 ) -> None:
-    with RegistryClient(url, timeout=120) as client:
-        for round_ in range(rounds):
-            name = f"{prefix}/r{round_:03d}"
-            start.wait()
-            while True:
-                if mode == "identical":
-                    version, expected = 1, None
-                else:  # plan against the registry as it is now
-                    prompt = client.state([name]).prompts.get(name)
-                    version = max(prompt.versions) + 1 if prompt else 1
-                    expected = prompt.labels.get("production") if prompt else None
-                up = text_version(name, version, text_of(index, round_, mode))
-                body = request([up], [(name, "production", version, expected)])
-                try:
-                    result = client.publish(body)
-                except Conflict:
-                    with tally.lock:
-                        tally.conflicts += 1
-                    if mode == "identical":
-                        break  # a clean refusal: the version is there with this content
-                    continue
-                except RegistryUnavailable as exc:
-                    with tally.lock:
-                        if exc.status is not None and exc.status >= 500:
-                            tally.server_errors.append(str(exc))
-                        else:
-                            tally.unreachable.append(str(exc))
-                    continue  # re-plan: the tallies fail the test afterwards
-                with tally.lock:
-                    if result.unchanged:
-                        tally.unchanged += 1
-                    else:
-                        assert result.created == [
-                            {"name": name, "version": version, "hash": up.hash}
-                        ], result
-                        tally.created[round_] += 1
-                    tally.acknowledged.append((index, round_, version, up.hash))
-                break
+    try:
+        with RegistryClient(url, timeout=120) as client:
+            for round_ in range(rounds):
+                start.wait()
+                publish_once(client, index, f"{prefix}/r{round_:03d}", round_, mode, tally)
+    except BaseException:
+        start.abort()  # the others stop waiting for this one
+        raise
+
+
+def publish_once(
+    client: RegistryClient, index: int, name: str, round_: int, mode: str, tally: Tally
+) -> None:
+    """Publish this publisher's text of the round until acknowledged (re-planning after a
+    409), or refused cleanly (identical content), or failed (5xx, no answer: tallied)."""
+    while True:
+        if mode == "identical":
+            version, expected = 1, None
+        else:  # plan against the registry as it is now
+            prompt = client.state([name]).prompts.get(name)
+            version = max(prompt.versions) + 1 if prompt else 1
+            expected = prompt.labels.get("production") if prompt else None
+        up = text_version(name, version, text_of(index, round_, mode))
+        body = request([up], [(name, "production", version, expected)])
+        try:
+            result = client.publish(body)
+        except Conflict:
+            with tally.lock:
+                tally.conflicts += 1
+            if mode == "identical":
+                return  # a clean refusal: the version is there with this content
+            continue
+        except RegistryUnavailable as exc:
+            with tally.lock:
+                if exc.status is not None and exc.status >= 500:
+                    tally.server_errors.append(str(exc))
+                else:
+                    tally.unreachable.append(str(exc))
+            return  # the tallies fail the test afterwards
+        with tally.lock:
+            if result.unchanged:
+                tally.unchanged += 1
+            else:
+                assert result.created == [{"name": name, "version": version, "hash": up.hash}]
+                tally.created[round_] += 1
+            tally.acknowledged.append((index, round_, version, up.hash))
+        return
 
 
 @pytest.mark.parametrize("processes", [1, 2], ids=["one-process", "two-processes"])
