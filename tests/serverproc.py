@@ -78,6 +78,14 @@ class ServerProcess:
             # Unbuffered: what it printed is in the log when a failed start is reported.
             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
+        try:
+            return self._wait_healthy(timeout)
+        except BaseException:  # a test's timeout too: leave no server running behind
+            self.stop()
+            raise
+
+    def _wait_healthy(self, timeout: float) -> ServerProcess:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         last_error = "no answer yet"
         while time.monotonic() < deadline:

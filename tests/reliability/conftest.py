@@ -35,6 +35,19 @@ def full(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--full"))
 
 
+FULL_TIMEOUT = 1800  # seconds a probe may take at full size (the suite's timeout is 120)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """At full size a probe runs for minutes: give the ones here the time they need."""
+    if not config.getoption("--full"):
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(FULL_TIMEOUT))
+
+
 def size(full: bool, quick: int, complete: int) -> int:
     return complete if full else quick
 
