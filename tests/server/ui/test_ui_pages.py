@@ -327,3 +327,23 @@ def test_key_pages_keep_their_structure(page, site: Site, which: str) -> None:
         f"the {which} page's structure changed; if that is intended, rerun with "
         "PROMPTRAIL_UPDATE_OUTLINES=1 and commit tests/server/ui/outlines/"
     )
+
+
+def test_a_user_page_shows_their_calls_by_model_sessions_and_traces(page, site: Site) -> None:
+    page.goto(site.url + "/users")
+    page.locator("table.users").get_by_role("link", name="alice").click()
+    expect(page.locator("h1")).to_contain_text("alice")
+    figures = page.locator("#user-figures")
+    expect(figures.locator(".card", has_text="Traces")).to_contain_text("2")
+    expect(figures.locator(".card", has_text="LLM calls")).to_contain_text("4")
+    expect(figures.locator(".card", has_text="Tokens")).to_contain_text("464")
+    models = page.locator("table.user-models tbody tr")
+    expect(models).to_have_count(1)
+    expect(models.first).to_contain_text("gpt-4o-mini")
+    expect(page.locator("table.user-sessions")).to_contain_text("chat-alice")
+    expect(page.locator("table.user-traces tbody tr")).to_have_count(2)
+    shoot(page, "user")
+    models.first.get_by_role("link", name="gpt-4o-mini").click()
+    expect(page.locator("#model-figures")).to_be_visible()
+    page.goto(site.url + "/users/nobody-at-all")
+    expect(page.locator("p.empty").first).to_contain_text("No LLM calls")
