@@ -9,6 +9,7 @@ from typing import Any
 from kit import request, text_version
 from promptrail.content import content_hash, content_of
 from reliability.conftest import App
+from reliability.test_ui_hardening import login
 
 TRACE = "hostile-trace"
 
@@ -148,3 +149,19 @@ def test_hostile_values_are_refused_naming_the_field(app: App) -> None:
         "/traces?user=a%00",
     ):
         assert app.http.get(page).status_code < 500, page
+
+
+def test_times_at_the_edge_of_the_calendar_are_not_a_server_error(app: App) -> None:
+    # 0001-01-01T00:00+00:01 is a minute before year 1 in UTC: converting it overflowed.
+    edge, far = "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:00-00:01"
+    for path, params in (
+        ("/api/public/v2/prompts", {"fromUpdatedAt": edge, "toUpdatedAt": far}),
+        ("/api/v1/traces", {"from": edge, "to": far}),
+        ("/api/v1/observations", {"from": edge, "to": far}),
+        ("/api/v1/metrics", {"from": edge, "to": far}),
+    ):
+        answer = app.http.get(path, params=params, headers=app.auth("read"))
+        assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
+    login(app)
+    page = app.http.get("/traces", params={"from": edge, "to": far})
+    assert page.status_code == 200

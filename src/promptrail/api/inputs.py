@@ -25,12 +25,19 @@ def as_utc(value: datetime) -> datetime: ...
 @overload
 def as_utc(value: None) -> None: ...
 def as_utc(value: datetime | None) -> datetime | None:
-    """The same moment in UTC; a time without an offset is taken as UTC already."""
+    """The same moment in UTC; a time without an offset is taken as UTC already. A moment
+    whose UTC falls outside years 1 to 9999 (`0001-01-01T00:00+00:01`) becomes the nearest
+    one that exists rather than an OverflowError."""
     if value is None:
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC) if value.utcoffset() else value
+    if not value.utcoffset():
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def unstorable(value: Any, path: str = "") -> str | None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from promptrail.api.inputs import as_utc
 from promptrail.api.verdicts import Verdict, VerdictText
 
 SAMPLE_LIMIT = 5_000  # newest scored generations per version and score name
@@ -41,7 +42,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r}: {TIME_HINT}") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return as_utc(when)
 
 
 class _Out(BaseModel):

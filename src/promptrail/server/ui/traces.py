@@ -8,7 +8,7 @@ with `source: annotation`, and needs a key with the `ingest` scope.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from promptrail.api.inputs import as_utc
 from promptrail.api.tracing import ObservationOut, ScoreBody, TraceDetail
 from promptrail.errors import Refused
 from promptrail.server.api.ingest import pricing_of
@@ -42,7 +43,7 @@ def parse_local_time(value: str | None) -> datetime | None:
         return None
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)
 
 
 @router.get("/traces")

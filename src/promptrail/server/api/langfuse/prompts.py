@@ -14,7 +14,7 @@ the version or label move as drift; protected labels still need the `deploy` sco
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from promptrail.api.inputs import as_utc
 from promptrail.api.langfuse import LabelsUpdate, PromptCreate, from_lf_messages, prompt_body
 from promptrail.api.registry import (
     MAX_VERSION,
@@ -105,12 +106,6 @@ async def get_prompt(
     return EntryResponse(entry, request.headers.get("if-none-match", "").encode() or None)
 
 
-def _since(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 @router.get("/prompts", summary="List prompts (Langfuse PromptMeta) with filters and pages")
 async def list_prompts(
     request: Request,
@@ -132,8 +127,8 @@ async def list_prompts(
                 name=name,
                 label=label,
                 tag=tag,
-                updated_from=_since(from_updated_at),
-                updated_to=_since(to_updated_at),
+                updated_from=as_utc(from_updated_at),
+                updated_to=as_utc(to_updated_at),
             )
 
     metas = await run_in_threadpool(query)
