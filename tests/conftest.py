@@ -297,11 +297,23 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mig
         yield MigratedTemplates(tmp_path_factory.mktemp("templates"), stack)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL for an empty registry: a SQLite file, then a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.db'}"
+# The two databases every backend-dependent fixture is parametrized over.
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def empty_database(backend: str, folder: Path) -> Iterator[str]:
+    """The URL of an empty registry database: a SQLite file in `folder`, or a fresh
+    PostgreSQL database (dropped afterwards)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'registry.db'}"
     else:
         with fresh_postgres_database() as url:
             yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL for an empty registry: a SQLite file, then a fresh PostgreSQL database."""
+    with empty_database(request.param, tmp_path) as url:
+        yield url

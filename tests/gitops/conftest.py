@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from appserver import AppServer
-from conftest import MigratedTemplates
+from conftest import BACKENDS, MigratedTemplates
 
 from .gitops_helpers import Api
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def db_url(
     request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
 ) -> Iterator[str]:
@@ -46,9 +46,7 @@ def second_db_url(
         yield url
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def shared_api(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

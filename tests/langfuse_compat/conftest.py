@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import fresh_postgres_database
+from conftest import BACKENDS, empty_database
 from langfuse_compat.kit import LangfuseServer, publish_examples
 from promptrail.store import Store, migrate
 from promptrail.testing.fake_openai import FakeOpenAI
@@ -36,18 +36,13 @@ def start(
     return server
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LangfuseServer]:
     folder = tmp_path_factory.mktemp("langfuse-server")
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'registry.db'}"
-        else:
-            url = stack.enter_context(fresh_postgres_database())
+        url = stack.enter_context(empty_database(request.param, folder))
         yield start(folder, url, stack)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import fresh_postgres_database
+from conftest import BACKENDS, empty_database
 from promptrail.api.client import RegistryClient
 from serverproc import ServerProcess
 from uploads import upload
@@ -57,9 +57,7 @@ class OtelServer:
                 time.sleep(0.05)
 
 
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="session", params=BACKENDS)
 def otel_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OtelServer]:
@@ -67,10 +65,7 @@ def otel_server(
 
     folder = tmp_path_factory.mktemp("otel-server")
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'registry.db'}"
-        else:
-            url = stack.enter_context(fresh_postgres_database())
+        url = stack.enter_context(empty_database(request.param, folder))
         store = Store.open(url)
         migrate.upgrade(store.engine)
         pair = store.create_key(["ingest"], "otel exporter", pair=True)

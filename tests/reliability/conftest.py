@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from client.conftest import name, proxy, registry, snapshot_of  # noqa: F401 (shared fixtures)
-from conftest import fresh_postgres_database
+from conftest import BACKENDS, empty_database
 
 SCOPES = ("read", "publish", "deploy", "ingest", "admin")
 
@@ -80,13 +80,10 @@ def make_keys(db_url: str, app: App) -> None:
         store.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.db'}"
-    else:
-        with fresh_postgres_database() as url:
-            yield url
+    with empty_database(request.param, tmp_path) as url:
+        yield url
 
 
 @contextlib.contextmanager

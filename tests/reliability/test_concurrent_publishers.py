@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fresh_postgres_database
+from conftest import BACKENDS, empty_database
 from kit import request, text_version
 from promptrail.api.client import RegistryClient
 from promptrail.errors import Conflict, RegistryUnavailable
@@ -62,9 +62,7 @@ class Registry:
         return "".join(p.read_text() for p in sorted(self.folder.glob("server*.log")))
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def registry(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Registry]:
@@ -72,10 +70,7 @@ def registry(
 
     folder = tmp_path_factory.mktemp("publishers")
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'registry.db'}"
-        else:
-            url = stack.enter_context(fresh_postgres_database())
+        url = stack.enter_context(empty_database(request.param, folder))
         store = Store.open(url)
         try:
             migrate.upgrade(store.engine)  # before either starts: neither has to migrate

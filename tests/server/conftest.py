@@ -12,29 +12,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import pytest
 
 from appserver import AppServer
-from conftest import fresh_postgres_database
+from conftest import BACKENDS, empty_database
 from promptrail.api.client import RegistryClient
 
 MAX_BODY = 200_000  # the shared servers' --max-body-size, so 413 is cheap to provoke
 
 
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="session", params=BACKENDS)
 def backend_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('registry') / 'registry.db'}"
-    else:
-        with fresh_postgres_database() as url:
-            yield url
+    with empty_database(request.param, tmp_path_factory.mktemp("registry")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -75,16 +69,14 @@ class AuthServer:
         return {"authorization": f"Bearer {self.keys[who]}"}
 
 
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="session", params=BACKENDS)
 def auth_server(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[AuthServer]:
     """A server with auth on, and keys of every scope (plus one revoked) made in its database."""
     from promptrail.store import Store, migrate
 
-    with _database(request.param, tmp_path_factory) as url:
+    with empty_database(request.param, tmp_path_factory.mktemp("auth")) as url:
         store = Store.open(url)
         migrate.upgrade(store.engine)
         made = AuthServer(AppServer(url, auth=True, max_body_bytes=MAX_BODY), url)
@@ -95,16 +87,6 @@ def auth_server(
         store.close()
         with made.proc:
             yield made
-
-
-def _database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    import contextlib
-
-    if backend == "sqlite":
-        return contextlib.nullcontext(
-            f"sqlite:///{tmp_path_factory.mktemp('auth') / 'registry.db'}"
-        )
-    return fresh_postgres_database()
 
 
 @pytest.fixture

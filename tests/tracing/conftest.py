@@ -3,14 +3,13 @@ this process: tracers export to its loopback port, tests read it over ASGI)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from appserver import AppServer
-from conftest import fresh_postgres_database
+from conftest import BACKENDS, empty_database
 from tracers import _no_global_tracer, fake_llm, make_tracer, memory, use_tracer
 
 __all__ = ["_no_global_tracer", "fake_llm", "make_tracer", "memory", "use_tracer"]
@@ -19,18 +18,13 @@ __all__ = ["_no_global_tracer", "fake_llm", "make_tracer", "memory", "use_tracer
 # -- a real server per database, shared: tests use ids and names of their own ----------
 
 
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="session", params=BACKENDS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AppServer]:
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('tracing-server') / 'registry.db'}"
-        else:
-            url = stack.enter_context(fresh_postgres_database())
-        yield stack.enter_context(AppServer(url))
+    folder = tmp_path_factory.mktemp("tracing-server")
+    with empty_database(request.param, folder) as url, AppServer(url) as server:
+        yield server
 
 
 @pytest.fixture
