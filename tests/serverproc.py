@@ -14,11 +14,29 @@ from typing import IO
 
 import httpx
 
+# Ports for the servers tests start, below the kernel's ephemeral range (32768 and up on
+# Linux), one block per xdist worker. A port the kernel hands out (bind to 0, close) can be
+# handed to another worker's server a moment later: our server then fails to bind while
+# the other answers our health check, and the test talks to the wrong server.
+PORTS_FROM, PORTS_PER_WORKER = 20_000, 1_500
+_next_port = [0]
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")[2:]
+    first = PORTS_FROM + (int(worker) + 1 if worker.isdigit() else 0) * PORTS_PER_WORKER
+    if not _next_port[0]:
+        _next_port[0] = first + os.getpid() % PORTS_PER_WORKER  # a rerun starts elsewhere
+    for _ in range(PORTS_PER_WORKER):
+        port = _next_port[0]
+        _next_port[0] = first + (port + 1 - first) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # still in use (or in TIME_WAIT by a listener that just stopped)
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_WORKER - 1}")
 
 
 class ServerProcess:

@@ -22,6 +22,8 @@ import struct
 import threading
 import time
 
+from serverproc import free_port
+
 MODES = (
     "pass",
     "refuse",
@@ -53,7 +55,7 @@ class FaultProxy:
         self._listener: socket.socket | None = None
         self._clients: set[socket.socket] = set()
         self._changed = threading.Event()
-        self.port = port or _free_port()
+        self.port = port or free_port()
 
     @property
     def url(self) -> str:
@@ -275,9 +277,3 @@ def _read_request(sock: socket.socket, buffer: bytes) -> tuple[bytes | None, byt
             return None, b""
         rest += chunk
     return head + b"\r\n\r\n" + rest[:length], rest[length:]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
