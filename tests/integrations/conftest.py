@@ -3,7 +3,9 @@ each provider's HTTP API."""
 
 from __future__ import annotations
 
+import gc
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +20,18 @@ __all__ = ["_no_global_tracer", "fake_llm", "memory"]
 
 # LiteLLM reads its model price map from the network unless told to use its own copy.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@pytest.fixture(autouse=True)
+def _provider_clients_collected() -> Iterator[None]:
+    """The tests make provider clients (openai.OpenAI, anthropic.Anthropic...) and drop
+    them unclosed, as short scripts do; their pooled connections to the local fakes are
+    collected here, at the end of the test that made them, and not as an unclosed-socket
+    warning in whichever later test happens to run the garbage collector."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 class Prompt:
