@@ -113,11 +113,12 @@ def _problem(prompt: LoadedPrompt, code: str, message: str, *path: str | int) ->
 
 def _template_problems(prompt: LoadedPrompt) -> list[Problem]:
     spec = prompt.spec
-    templates = {"prompt": spec.prompt, "messages": spec.messages_as_dicts()}
+    messages = spec.messages_as_dicts()
+    templates = {"prompt": spec.prompt, "messages": messages}
     problems = template_problems(templates, prompt.source, prompt.path, prompt.name)
     placeholders: dict[str, list[int]] = {}  # name -> indexes of the messages
     variables: set[str] = set()
-    for index, message in enumerate(spec.messages_as_dicts() or []):
+    for index, message in enumerate(messages or []):
         if message["role"] == PLACEHOLDER:
             placeholders.setdefault(message["name"], []).append(index)
         elif not problems:  # a template that does not parse has no variables to list

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from promptrail.tracing.events import prompt_ref
+from promptrail.tracing.events import prompt_name
 from promptrail.tracing.observation import NOOP, NoopObservation, Observation
 from promptrail.tracing.tracer import Tracer, get_tracer
 
@@ -38,9 +38,9 @@ def start_generation(
     prompt = kwargs.pop("promptrail_prompt", None)
     name = kwargs.pop("promptrail_name", None)
     try:
-        if not name:  # a call made with a prompt is known by the prompt's name
-            ref = prompt_ref(prompt)
-            name = ref["name"] if ref else default_name
+        # A call made with a prompt is known by the prompt's name (the link itself is
+        # built once, later, from `prompt=`).
+        name = name or prompt_name(prompt) or default_name
         model = kwargs.get("model")
         return (tracer or get_tracer()).start_generation(
             name,

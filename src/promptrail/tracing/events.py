@@ -267,20 +267,28 @@ def normalize_cost(cost: Any) -> dict[str, float] | None:
     return out or None
 
 
+def _prompt_field(prompt: Any, key: str) -> Any:
+    if isinstance(prompt, Mapping):
+        return prompt.get(key)
+    return getattr(prompt, key, None)
+
+
+def prompt_name(prompt: Any) -> str | None:
+    """The name of a fetched prompt (duck-typed) or a mapping, if it has one."""
+    name = None if prompt is None else _prompt_field(prompt, "name")
+    return None if name is None else str(name)
+
+
 def prompt_ref(prompt: Any) -> dict[str, Any] | None:
     """{name, version, label, hash} from a fetched prompt (duck-typed) or a mapping."""
-    if prompt is None:
+    name = prompt_name(prompt)
+    if name is None:
         return None
 
     def get(key: str) -> Any:
-        if isinstance(prompt, Mapping):
-            return prompt.get(key)
-        return getattr(prompt, key, None)
+        return _prompt_field(prompt, key)
 
-    name = get("name")
-    if name is None:
-        return None
-    ref: dict[str, Any] = {"name": str(name)}
+    ref: dict[str, Any] = {"name": name}
     version = _int(get("version"))
     if version is not None:
         ref["version"] = version

@@ -81,7 +81,8 @@ class Evaluator:
         self.name: str = spec.name or spec.type
 
     def evaluate(self, case: Case) -> Score:
-        raise NotImplementedError
+        # Not abstract: an async evaluator overrides evaluate_async alone, and never gets here.
+        raise TypeError(f"{type(self).__name__} overrides neither evaluate nor evaluate_async")
 
     async def evaluate_async(self, case: Case) -> Score:
         return self.evaluate(case)
